@@ -1,0 +1,43 @@
+# Everyday commands. `make demo` and `make test` install what they need first (pinned by uv.lock).
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint format typecheck run templates clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python python3
+	touch $@
+
+demo: .venv/.synced  ## write the demo inbox (if empty), run the nightly flow, print Phụ lục 4
+	.venv/bin/ictstat demo
+
+test: .venv/.synced  ## lint, type-check and run the tests (what CI runs)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/pytest
+
+lint: .venv/.synced
+	.venv/bin/ruff check .
+
+format: .venv/.synced
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+typecheck: .venv/.synced
+	.venv/bin/mypy
+
+run: .venv/.synced
+	.venv/bin/ictstat run
+
+templates: .venv/.synced
+	.venv/bin/ictstat templates
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,136 @@
+"""The ``ictstat`` command line: demo data, templates, runs and a look at the result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(
+    help="ictstat: the spreadsheets of a provincial ICT department, turned into a DuckDB warehouse of "
+    "indicator tables.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Wide enough for the appendix tables when the output is a file or a CI log rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+
+@app.command("demo-data")
+def demo_data(
+    force: Annotated[bool, typer.Option(help="Write even if the inbox already holds files.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the demo generator (same seed, same bytes).")] = 2020,
+) -> None:
+    """Write the demo inbox: monthly reports of the 7 telecom carriers for 2019-2020."""
+    from ictstat.demo import write_demo_inbox
+    from ictstat.settings import load_settings
+
+    settings = load_settings()
+    if _has_files(settings.inbox) and not force:
+        console.print(
+            f"[yellow]{settings.inbox} already holds files; use --force to write the demo anyway.[/]"
+        )
+        raise typer.Exit(0)
+    written = write_demo_inbox(settings.inbox, seed)
+    console.print(f"Wrote {len(written)} demo files under {settings.inbox}")
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None, typer.Option(help="Logical date YYYY-MM-DD (periods not over by then are refused).")
+    ] = None,
+) -> None:
+    """Run the nightly flow once: intake, parse, validate, build and publish the warehouse."""
+    from flows.nightly import nightly
+
+    summary = nightly(as_of=date.fromisoformat(as_of) if as_of else None, kind="manual")
+    console.print(
+        f"Published [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
+        f"{summary.accepted + summary.accepted_with_warnings} accepted, {summary.rejected} rejected, "
+        f"{summary.duplicates} duplicate(s), {summary.superseded} superseded."
+    )
+    if summary.rejected:
+        console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
+
+
+@app.command()
+def appendix(
+    year: Annotated[int, typer.Option(help="Report year.")] = 2020,
+    code: Annotated[str, typer.Option("--appendix", help="Appendix code, e.g. PL4.")] = "PL4",
+) -> None:
+    """Print an appendix of the annual report from the published warehouse."""
+    from ictstat.report import print_appendix
+    from ictstat.settings import load_settings
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        console.print(f"[red]No warehouse at {settings.warehouse_path}; run `ictstat run` first.[/]")
+        raise typer.Exit(1)
+    print_appendix(settings.warehouse_path, code, year, console)
+
+
+@app.command()
+def demo() -> None:
+    """The whole job on the demo data: write the demo inbox if it is empty, run, print Phụ lục 4."""
+    from ictstat.settings import load_settings
+
+    settings = load_settings()
+    if not _has_files(settings.inbox):
+        demo_data(force=False, seed=2020)
+    run(as_of=None)
+    appendix(year=2020, code="PL4")
+    path = settings.warehouse_path
+    console.print(f"\nWarehouse: [bold]{path.resolve()}[/]")
+    venv_cli = Path(sys.executable).parent / "duckdb"
+    cli = str(venv_cli) if venv_cli.exists() else (shutil.which("duckdb") or "duckdb")
+    console.print(f"Open it read-only:  {_relative(Path(cli))} -readonly {_relative(path)}")
+    console.print("  then e.g.  SELECT * FROM mart.province_indicators WHERE period = '2020';")
+
+
+@app.command()
+def templates(
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into (default: $ICTSTAT_HOME/templates).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date whose district list the forms print (default: latest valid).")
+    ] = None,
+) -> None:
+    """Write every blank reporting template (.xlsx) for reporters to fill in."""
+    from ictstat import reference
+    from ictstat.settings import load_settings
+    from ictstat.templates import latest_templates
+    from ictstat.templates.writer import write_form
+
+    settings = load_settings()
+    folder = out or settings.home / "templates"
+    day = date.fromisoformat(as_of) if as_of else reference.last_valid_day(settings.province_code)
+    districts = reference.districts(settings.province_code, day)
+    for t in latest_templates():
+        codes = sorted(r.code for r in reference.reporters().values() if r.kind == t.reporter_kind)
+        path = write_form(t, folder / f"{t.file_stem}.xlsx", districts, reporter_codes=codes)
+        console.print(f"{t.template_id}: {t.title} -> {path}")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.exists() and any(p.is_file() for p in folder.rglob("*"))
+
+
+if __name__ == "__main__":
+    app()

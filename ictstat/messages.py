@@ -1,0 +1,132 @@
+"""Issue messages in Vietnamese and English, written for the clerk who has to fix the file.
+
+Each rule has one template per language; placeholders are filled from the issue's context
+(file, sheet, cell, value, expected...).
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "not_a_number": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): giá trị '{value}' không phải là số. Vui lòng nhập số, "
+        "ví dụ 1.307.732 hoặc 226,5.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): '{value}' is not a number. Enter a number such as "
+        "1.307.732 or 226,5.",
+    ),
+    "fraction_in_integer": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): '{value}' có phần thập phân nhưng chỉ tiêu này là số đếm "
+        "(số nguyên).",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): '{value}' has a fractional part but this is a count "
+        "(whole number).",
+    ),
+    "date_in_number_cell": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): ô chứa ngày tháng '{value}', cần nhập số.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): the cell holds a date '{value}'; a number is expected.",
+    ),
+    "ambiguous_separator": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): '{value}' được hiểu là {parsed} (dấu phẩy là dấu thập phân, "
+        "dấu chấm phân cách hàng nghìn). Vui lòng kiểm tra lại.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): '{value}' was read as {parsed} (comma = decimal mark, "
+        "dot = thousands separator). Please check.",
+    ),
+    "blank_required": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): chưa nhập số liệu bắt buộc.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): a required figure is blank.",
+    ),
+    "negative": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): giá trị {value} âm; chỉ tiêu này không được âm.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): {value} is negative; this figure cannot be negative.",
+    ),
+    "unknown_district": (
+        "Ô {cell} (sheet '{sheet}'): không nhận ra đơn vị hành chính '{value}' của tỉnh; dùng tên hoặc mã "
+        "huyện/thị xã/thành phố trong biểu mẫu.",
+        "Cell {cell} (sheet '{sheet}'): '{value}' is not a district-level unit of the province; use the names or "
+        "codes printed in the template.",
+    ),
+    "duplicate_district": (
+        "Ô {cell} (sheet '{sheet}'): đơn vị '{value}' xuất hiện nhiều lần.",
+        "Cell {cell} (sheet '{sheet}'): district '{value}' appears more than once.",
+    ),
+    "missing_district": (
+        "Sheet '{sheet}': thiếu dòng của đơn vị {value}.",
+        "Sheet '{sheet}': the row for district {value} is missing.",
+    ),
+    "total_mismatch": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): dòng tổng cộng ghi {value} nhưng tổng các dòng là {expected}.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): the total row says {value} but the rows add up to "
+        "{expected}.",
+    ),
+    "missing_item": (
+        "Sheet '{sheet}': thiếu dòng chỉ tiêu '{column}'.",
+        "Sheet '{sheet}': the line '{column}' is missing.",
+    ),
+    "missing_sheet": (
+        "Không tìm thấy sheet '{sheet}' của biểu mẫu {value}.",
+        "The sheet '{sheet}' of form {value} was not found.",
+    ),
+    "header_not_found": (
+        "Sheet '{sheet}': không tìm thấy dòng tiêu đề cột (cần các cột: {expected}).",
+        "Sheet '{sheet}': the column header row was not found (expected columns: {expected}).",
+    ),
+    "missing_column": (
+        "Sheet '{sheet}': thiếu cột '{column}'.",
+        "Sheet '{sheet}': the column '{column}' is missing.",
+    ),
+    "unknown_template": (
+        "Không nhận ra biểu mẫu: trang bìa cần có ô 'Mã biểu mẫu' (ví dụ VT-01). Hãy dùng biểu mẫu do Sở phát hành.",
+        "The form was not recognised: the cover needs a 'Mã biểu mẫu' (form code, e.g. VT-01) cell. Use the "
+        "department's template.",
+    ),
+    "unknown_template_version": (
+        "Biểu mẫu {value} phiên bản '{expected}' không được hỗ trợ.",
+        "Form {value} version '{expected}' is not supported.",
+    ),
+    "unknown_reporter": (
+        "Ô {cell} (sheet '{sheet}'): không nhận ra đơn vị báo cáo '{value}'.",
+        "Cell {cell} (sheet '{sheet}'): the reporter '{value}' is not known.",
+    ),
+    "reporter_kind_mismatch": (
+        "Ô {cell} (sheet '{sheet}'): đơn vị '{value}' không phải đối tượng báo cáo biểu mẫu {expected}.",
+        "Cell {cell} (sheet '{sheet}'): '{value}' does not report on form {expected}.",
+    ),
+    "bad_period": (
+        "Ô {cell} (sheet '{sheet}'): kỳ báo cáo '{value}' không hợp lệ; cần dạng {expected}.",
+        "Cell {cell} (sheet '{sheet}'): the reporting period '{value}' is not valid; expected {expected}.",
+    ),
+    "future_period": (
+        "Ô {cell} (sheet '{sheet}'): kỳ báo cáo {value} chưa kết thúc.",
+        "Cell {cell} (sheet '{sheet}'): the reporting period {value} has not ended yet.",
+    ),
+    "unreadable": (
+        "Không đọc được tệp: {value}. Hãy lưu lại bằng Excel (.xlsx) và gửi lại.",
+        "The file could not be read: {value}. Save it again in Excel (.xlsx) and resend it.",
+    ),
+    "not_a_spreadsheet": (
+        "Tệp không phải bảng tính Excel (.xlsx, .xlsm, .xls, .ods).",
+        "The file is not a spreadsheet (.xlsx, .xlsm, .xls, .ods).",
+    ),
+    "too_large": (
+        "Tệp quá lớn: {value} (giới hạn {expected}).",
+        "The file is too large: {value} (limit {expected}).",
+    ),
+    "duplicate_file": (
+        "Tệp giống hệt tệp đã nhận trước đó ({value}); không tính lại.",
+        "Byte-identical to a file already received ({value}); not counted again.",
+    ),
+    "superseded": (
+        "Đã có bản gửi mới hơn cho cùng đơn vị và kỳ báo cáo ({value}).",
+        "A newer submission for the same reporter and period replaced this one ({value}).",
+    ),
+}
+
+
+def render(rule: str, **context: object) -> tuple[str, str]:
+    """The (Vietnamese, English) message of a rule with its placeholders filled."""
+    vi, en = MESSAGES[rule]
+
+    class _Default(dict[str, object]):
+        def __missing__(self, key: str) -> str:
+            return "?"
+
+    ctx = _Default({k: ("" if v is None else v) for k, v in context.items()})
+    return vi.format_map(ctx), en.format_map(ctx)

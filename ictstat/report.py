@@ -1,0 +1,60 @@
+"""Reading the published warehouse for people: the appendix tables as the report prints them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+
+def vn_number(value: float | None, decimals: int | None = None) -> str:
+    """1307732 -> '1.307.732', 92.4 -> '92,4' (Vietnamese separators)."""
+    if value is None:
+        return "-"
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 2
+    text = f"{value:,.{decimals}f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".")
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "SELECT line_no, label_vi, unit_vi, previous_year_value, value, yoy_change_pct, qualifier, "
+            "appendix_title_vi FROM mart.appendix_lines WHERE appendix = ? AND report_year = ? ORDER BY line_order",
+            [appendix, year],
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
+    rows = appendix_rows(warehouse, appendix, year)
+    title = rows[0][7] if rows else appendix
+    table = Table(title=f"{title} — năm {year}", title_style="bold", header_style="bold")
+    table.add_column("STT", justify="right")
+    table.add_column("Chỉ tiêu")
+    table.add_column("Đơn vị tính")
+    table.add_column(f"Năm {year - 1}", justify="right")
+    table.add_column(f"Năm {year}", justify="right")
+    table.add_column("So sánh (%)", justify="right")
+    for line_no, label, unit, prev, value, change, qualifier, _ in rows:
+        prefix = {"more_than": "hơn ", "about": "khoảng ", "less_than": "dưới "}.get(qualifier or "", "")
+        table.add_row(
+            line_no,
+            label,
+            unit,
+            vn_number(prev),
+            prefix + vn_number(value),
+            "-" if change is None else f"{change:.1f}".replace(".", ","),
+        )
+    return table
+
+
+def print_appendix(warehouse: Path, appendix: str, year: int, console: Console | None = None) -> None:
+    (console or Console()).print(appendix_table(warehouse, appendix, year))

@@ -1,0 +1,82 @@
+"""One typed settings object, read from ``ICTSTAT_*`` environment variables when a run starts.
+
+Nothing here is read at import time: flows and commands call :func:`load_settings` so that a deployment
+picks up the environment of the worker that runs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where ictstat keeps its files and the limits it enforces on what it reads."""
+
+    model_config = SettingsConfigDict(env_prefix="ICTSTAT_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("./data"),
+        description="Folder holding inbox/, archive/, warehouse.duckdb, exports/ and feedback/.",
+    )
+    province_code: str = Field(
+        default="70",
+        description="GSO code of the province whose reports this deployment loads (70 = Bình Phước).",
+    )
+    storage_version: str = Field(
+        default="v1.1.0",
+        description="DuckDB storage format of the published file. The default, v1.1.0, opens in every DuckDB "
+        "from 1.1 on (the DuckDB CLI and DBeaver/JDBC drivers of the 1.x line included); 'latest' writes the "
+        "installed DuckDB's own format, which DuckDB < 2.0 cannot open.",
+    )
+    max_unpacked_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        description="Largest declared unpacked size of a workbook (checked before reading it).",
+    )
+    max_rows_per_sheet: int = Field(default=20_000, description="Most rows read from one sheet.")
+    max_file_bytes: int = Field(
+        default=50 * 1024 * 1024, description="Largest file accepted into the archive."
+    )
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.home / "archive" / "ledger"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.home / ".build"
+
+    @property
+    def exports(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def feedback(self) -> Path:
+        return self.home / "feedback"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / ".ictstat.lock"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.inbox, self.archive, self.ledger_dir, self.build_dir, self.exports, self.feedback):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment now (not at import), with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,52 @@
+"""Schemas of the sheets of every template, built from the template's own declaration.
+
+Grain of a district table: one row per (submission, district). Grain of an indicator list: one row per
+submission. Frames carry lineage columns (``submission_id``, ``sheet``, ``excel_row``) and, per measure,
+``cell__<measure>`` with the A1 address the value came from, so that a failure maps back to a cell.
+
+Type problems never reach these schemas: cells were parsed to floats (or None) first, with their own
+issues (see ``tasks.numbers``). The schemas check rules on typed values: ranges, required figures, keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandera.pandas as pa
+
+from ictstat.templates.spec import SheetSpec, Template
+
+LINEAGE = {
+    "submission_id": pa.Column(str, nullable=False),
+    "sheet": pa.Column(str, nullable=False),
+}
+
+
+def sheet_schema(template: Template, spec: SheetSpec, district_codes: Iterable[str]) -> pa.DataFrameSchema:
+    """The Pandera schema of one sheet of one template version."""
+    columns: dict[str, pa.Column] = dict(LINEAGE)
+    for m in spec.measures:
+        checks = []
+        if m.min_value is not None:
+            checks.append(pa.Check.ge(m.min_value, error=f"negative|{m.key}"))
+        columns[m.key] = pa.Column(
+            float,
+            checks=checks,
+            nullable=not m.required,
+            required=True,
+            description=f"{m.label} ({m.unit}) -> {m.indicator}",
+        )
+    unique: list[str] = ["submission_id"]
+    if spec.layout == "district_table":
+        columns["district_code"] = pa.Column(
+            str, pa.Check.isin(sorted(set(district_codes)), error="unknown_district"), nullable=False
+        )
+        unique.append("district_code")
+    return pa.DataFrameSchema(
+        columns,
+        unique=unique,
+        strict=False,  # cell__<measure> and excel_row columns ride along
+        name=f"{template.template_id}:{spec.name}",
+        description=f"{template.title} / {spec.title}",
+        coerce=False,
+    )

@@ -1,0 +1,161 @@
+"""Build the warehouse into a new DuckDB file: reference data, staging, audit, core, marts, documentation.
+
+The build never touches the published file; :mod:`tasks.publish` swaps it in. Inputs are registered as
+frames (``in_*``) and the SQL files of ``warehouse/sql`` run in name order.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import yaml
+
+import warehouse
+from ictstat import reference
+from ictstat.periods import Period, rollups
+
+REFERENCE_FRAMES = {
+    "in_ref_provinces": "provinces",
+    "in_ref_districts": "admin_units",
+    "in_ref_reporters": "reporters",
+    "in_ref_indicators": "indicators",
+    "in_ref_units": "units",
+    "in_ref_appendix_lines": "appendix_lines",
+}
+
+
+def period_calendar(years: Iterable[int]) -> pd.DataFrame:
+    """Every (period, month) pair of the given years: the month, its quarter, its half and its year."""
+    rows: list[dict[str, Any]] = []
+    for year in sorted(set(years)):
+        for m in range(1, 13):
+            month = Period.month(year, m)
+            for p in rollups(month):
+                days = sum(calendar.monthrange(year, x)[1] for x in range(p.first_month, p.last_month + 1))
+                rows.append(
+                    {
+                        "period": str(p),
+                        "period_kind": p.kind,
+                        "year": year,
+                        "number": p.number,
+                        "month_period": str(month),
+                        "is_last_month": m == p.last_month,
+                        "months_in_period": p.n_months,
+                        "days_in_period": days,
+                        "end_date": p.end_date.isoformat(),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def build_warehouse(
+    path: Path,
+    inputs: Mapping[str, pd.DataFrame],
+    years: Iterable[int],
+    storage_version: str | None = None,
+) -> dict[str, int]:
+    """Create ``path`` from scratch; return the row count of every table built."""
+    if path.exists():
+        path.unlink()
+    con = duckdb.connect()
+    try:
+        options = ""
+        # ATTACH takes no bound parameters: the version is checked against a strict pattern instead.
+        if storage_version and storage_version != "latest":
+            _check_storage_version(storage_version)
+            options = f"(STORAGE_VERSION '{storage_version}')"
+        con.execute(f"ATTACH '{_sql_path(path)}' AS wh {options}")
+        con.execute("USE wh")
+        for name, ref_name in REFERENCE_FRAMES.items():
+            con.register(name, reference.frame(ref_name))
+        con.register("in_ref_periods", period_calendar(years))
+        for name, df in inputs.items():
+            con.register(name, df)
+        for sql_file in warehouse.sql_files():
+            try:
+                con.execute(sql_file.read_text(encoding="utf-8"))
+            except duckdb.Error as exc:
+                raise RuntimeError(f"warehouse/sql/{sql_file.name}: {exc}") from exc
+        apply_comments(con)
+        counts = {
+            f"{schema}.{table}": int(n)
+            for schema, table, n in con.execute(
+                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() WHERE database_name = 'wh'"
+            ).fetchall()
+        }
+        con.execute("CHECKPOINT wh")
+        con.execute("USE memory")
+        con.execute("DETACH wh")
+    finally:
+        con.close()
+    return counts
+
+
+def _check_storage_version(version: str) -> None:
+    import re
+
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", version):
+        raise ValueError(f"ICTSTAT_STORAGE_VERSION must be 'latest' or look like v1.1.0, not {version!r}")
+
+
+def _sql_path(path: Path) -> str:
+    text = str(path.resolve())
+    if "'" in text:
+        raise ValueError(f"the warehouse path may not contain a quote: {text}")
+    return text
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def load_catalog() -> dict[str, Any]:
+    with warehouse.CATALOG.open(encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
+
+
+def comment_text(doc: Mapping[str, str]) -> str:
+    return f"{doc['vi']} / {doc['en']}"
+
+
+def apply_comments(con: duckdb.DuckDBPyConnection) -> None:
+    """Write catalog.yml into the warehouse as COMMENT ON (the text is the project's own, not user input)."""
+    catalog = load_catalog()
+    common = catalog.get("common_columns", {})
+    tables = catalog.get("tables", {})
+    objects = con.execute(
+        "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() WHERE database_name = 'wh' "
+        "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
+        "WHERE database_name = 'wh' AND NOT internal"
+    ).fetchall()
+    for schema, table, kind in objects:
+        qualified = f"{schema}.{table}"
+        doc = tables.get(qualified)
+        if doc is None:
+            continue  # the documentation test names what is missing
+        con.execute(f"COMMENT ON {kind} {qualified} IS {_quote(comment_text(doc))}")
+        columns = con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'wh' AND schema_name = ? "
+            "AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+        for (column,) in columns:
+            cdoc = (doc.get("columns") or {}).get(column) or common.get(column)
+            if cdoc:
+                con.execute(f'COMMENT ON COLUMN {qualified}."{column}" IS {_quote(comment_text(cdoc))}')
+
+
+def submission_status_counts(path: Path) -> dict[str, int]:
+    """How many files of each status the built warehouse holds (superseded is decided in SQL)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("SELECT status, count(*) FROM audit.submissions GROUP BY status").fetchall()
+    finally:
+        con.close()
+    return {str(status): int(n) for status, n in rows}

@@ -1,0 +1,139 @@
+"""Intake: every file in the inbox gets a sha256, a copy in the archive and a line in the ledger.
+
+The inbox is never modified. The archive keeps each distinct file once, named by its hash
+(``archive/<sha[:2]>/<sha256>.<ext>``), so a file name never reaches a path. The ledger
+(``archive/ledger/intake.jsonl``) is append-only: one line per sighting of a file (a path, size and
+modification time not seen before), with its sequence number, original name and when it was received. It is
+the history the warehouse's ``audit.submissions`` is rebuilt from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+LEDGER_NAME = "intake.jsonl"
+IGNORED_PREFIXES = ("~$", ".~lock", ".")  # Excel and LibreOffice lock files, hidden files
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A file as received: one ledger line."""
+
+    seq: int
+    sha256: str
+    relative_path: str
+    original_name: str
+    size_bytes: int
+    mtime_ns: int
+    received_at: str  # ISO 8601, UTC
+    archive_path: str  # relative to the archive folder; "" when the file was not archived
+
+    @property
+    def submission_id(self) -> str:
+        return f"S{self.seq:07d}"
+
+    @property
+    def extension(self) -> str:
+        return Path(self.original_name).suffix.lower()
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_ledger(ledger_dir: Path) -> list[Sighting]:
+    """All sightings so far; a line torn by a crash mid-append is ignored (its file is seen again next run)."""
+    path = ledger_dir / LEDGER_NAME
+    if not path.exists():
+        return []
+    out: list[Sighting] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                out.append(Sighting(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                continue
+    return out
+
+
+def _inbox_files(inbox: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(inbox):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(IGNORED_PREFIXES):
+                yield Path(root) / name
+
+
+def archive_name(sha: str, original_name: str) -> str:
+    ext = Path(original_name).suffix.lower()
+    ext = ext if ext[1:].isalnum() and len(ext) <= 6 else ".bin"
+    return f"{sha[:2]}/{sha}{ext}"
+
+
+def intake(
+    inbox: Path, archive: Path, ledger_dir: Path, max_file_bytes: int
+) -> tuple[list[Sighting], list[Sighting]]:
+    """Archive and record every file of the inbox not seen before.
+
+    Returns (all sightings, the new ones). A file is "seen" by its relative path, size and modification
+    time, so an unchanged inbox costs one ``stat`` per file and no hashing.
+    """
+    ledger = read_ledger(ledger_dir)
+    known = {(s.relative_path, s.size_bytes, s.mtime_ns) for s in ledger}
+    archived = {s.sha256: s.archive_path for s in ledger if s.archive_path}
+    seq = max((s.seq for s in ledger), default=0)
+    new: list[Sighting] = []
+    ledger_dir.mkdir(parents=True, exist_ok=True)
+    if not inbox.exists():
+        return ledger, new
+    with (ledger_dir / LEDGER_NAME).open("a", encoding="utf-8") as log:
+        for path in _inbox_files(inbox):
+            st = path.stat()
+            rel = path.relative_to(inbox).as_posix()
+            if (rel, st.st_size, st.st_mtime_ns) in known:
+                continue
+            sha = sha256_of(path)
+            target = archived.get(sha, "")
+            if not target and st.st_size <= max_file_bytes:
+                target = archive_name(sha, path.name)
+                _copy_atomic(path, archive / target)
+                archived[sha] = target
+            seq += 1
+            sighting = Sighting(
+                seq=seq,
+                sha256=sha,
+                relative_path=rel,
+                original_name=path.name,
+                size_bytes=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                received_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+                archive_path=target,
+            )
+            log.write(json.dumps(asdict(sighting), ensure_ascii=False) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+            known.add((rel, st.st_size, st.st_mtime_ns))
+            new.append(sighting)
+    return ledger + new, new
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    if dst.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".part")
+    shutil.copyfile(src, tmp)
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, dst)

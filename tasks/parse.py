@@ -1,0 +1,458 @@
+"""Turn a read workbook into typed values with their cell addresses, and issues for what cannot be used.
+
+Parsing is tolerant of where things are: the cover is found by its labels, each sheet by its name or by its
+header row, columns by their (folded) labels in any order, data rows until a signature block. It is strict
+about what things are: a number that is not a number, an unknown district or reporter, a period that is not
+a period, a total that disagrees with its rows are issues with the cell they come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from openpyxl.utils import get_column_letter
+
+from ictstat import reference
+from ictstat.messages import render
+from ictstat.periods import Period, parse_reporting_period
+from ictstat.templates import Template, all_templates, get_template
+from ictstat.templates.spec import Measure, SheetSpec
+from ictstat.text import clean, fold
+from tasks.numbers import ParsedNumber, parse_number
+from tasks.read import RawSheet, RawWorkbook
+
+Severity = Literal["error", "warning"]
+HEADER_SEARCH_ROWS = 40
+COVER_SEARCH_ROWS = 40
+DISTRICT_LABELS = {
+    "huyen thi xa thanh pho",
+    "huyen/thi xa/thanh pho",
+    "don vi hanh chinh",
+    "dia ban",
+    "ten don vi",
+    "don vi",
+    "huyen",
+    "ten huyen",
+    "huyen thi",
+}
+DISTRICT_CODE_LABELS = {"ma dvhc", "ma don vi hanh chinh", "ma huyen", "ma dia ban", "ma"}
+ITEM_LABELS = {"chi tieu", "noi dung", "ten chi tieu"}
+VALUE_LABELS = {
+    "so lieu",
+    "gia tri",
+    "thuc hien",
+    "so lieu trong thang",
+    "ket qua",
+    "so luong",
+    "so lieu thang",
+}
+UNIT_LABELS = {"don vi tinh", "dvt"}
+TOTAL_WORDS = ("tong cong", "tong so", "cong", "tong")
+STOP_WORDS = (
+    "nguoi lap bieu",
+    "nguoi lap",
+    "thu truong don vi",
+    "thu truong",
+    "ghi chu",
+    "xac nhan",
+    "ky ten",
+)
+
+
+def a1(r: int, c: int) -> str:
+    """Zero-based row/column to an A1 address."""
+    return f"{get_column_letter(c + 1)}{r + 1}"
+
+
+@dataclass
+class Issue:
+    sheet: str
+    cell: str
+    column: str
+    value: str
+    rule: str
+    severity: Severity
+    message_vi: str
+    message_en: str
+
+
+@dataclass
+class ParsedSubmission:
+    template: Template | None = None
+    reporter_code: str | None = None
+    period: Period | None = None
+    cover: dict[str, str] = field(default_factory=dict)
+    values: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(
+        self,
+        rule: str,
+        severity: Severity,
+        sheet: str = "",
+        cell: str = "",
+        column: str = "",
+        value: object = "",
+        **extra: object,
+    ) -> None:
+        vi, en = render(rule, sheet=sheet, cell=cell, column=column, value=value, **extra)
+        self.issues.append(Issue(sheet, cell, column, _text(value), rule, severity, vi, en))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return clean(value)[:500]
+
+
+def parse_workbook(wb: RawWorkbook, province_code: str, today: date) -> ParsedSubmission:
+    """Identify the form, read its cover and every sheet; never raises for bad content."""
+    out = ParsedSubmission()
+    cover, where = read_cover(wb)
+    out.cover = {k: _text(v) for k, v in cover.items()}
+    template = _identify(wb, cover, where, out)
+    if template is None:
+        return out
+    out.template = template
+    _check_cover(template, cover, where, out, today)
+    on = out.period.end_date if out.period else reference.last_valid_day(province_code)
+    for spec in template.sheets:
+        sheet = _find_sheet(wb, spec)
+        if sheet is None:
+            out.add("missing_sheet", "error", sheet=spec.name, value=template.form_code)
+            continue
+        if spec.layout == "district_table":
+            _parse_district_table(sheet, spec, province_code, on, out)
+        else:
+            _parse_indicator_list(sheet, spec, out)
+    return out
+
+
+# --- cover -------------------------------------------------------------------------------------------
+
+
+def read_cover(wb: RawWorkbook) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """Label/value pairs of the cover block, taken from the one sheet that holds the most of them.
+
+    One sheet only: a data sheet's signature block also says "Người lập biểu", and must not be read as the
+    cover's.
+    """
+    fields = {f.key: f for t in all_templates() for f in t.cover_fields}
+    best: tuple[int, dict[str, Any], dict[str, tuple[str, str]]] = (0, {}, {})
+    ordered = sorted(wb.sheets, key=lambda s: (not s.visible, fold(s.name) != "thong tin chung"))
+    for sheet in ordered:
+        found: dict[str, Any] = {}
+        where: dict[str, tuple[str, str]] = {}
+        for r, row in enumerate(sheet.rows[:COVER_SEARCH_ROWS]):
+            for c, cell in enumerate(row[:6]):
+                if not isinstance(cell, str) or not cell.strip():
+                    continue
+                label, _, inline = cell.partition(":")
+                for key, f in fields.items():
+                    if key in found or not f.matches(label):
+                        continue
+                    value, vc = (inline.strip(), c) if inline.strip() else _right_of(row, c)
+                    if value not in ("", None):
+                        found[key] = value
+                        where[key] = (sheet.name, a1(r, vc))
+                    break
+        score = len(found) + (10 if "form_code" in found else 0)
+        if score > best[0]:
+            best = (score, found, where)
+    return best[1], best[2]
+
+
+def _right_of(row: list[Any], c: int) -> tuple[Any, int]:
+    for j in range(c + 1, len(row)):
+        if row[j] not in ("", None):
+            return row[j], j
+    return "", c
+
+
+def _identify(
+    wb: RawWorkbook, cover: dict[str, Any], where: dict[str, tuple[str, str]], out: ParsedSubmission
+) -> Template | None:
+    code = cover.get("form_code")
+    if code:
+        version_raw = cover.get("template_version")
+        version = None
+        if version_raw not in (None, ""):
+            parsed = parse_number(version_raw, "int")
+            version = int(parsed.value) if parsed.value is not None else -1
+        template = get_template(str(code), version)
+        if template is not None:
+            return template
+        sheet, cell = where.get("template_version", where["form_code"])
+        if get_template(str(code)) is not None:
+            out.add("unknown_template_version", "error", sheet, cell, value=code, expected=_text(version_raw))
+            return None
+    # No usable form code: recognise the form by its sheets' header rows.
+    for template in sorted(all_templates(), key=lambda t: -t.version):
+        if all(_find_sheet(wb, s) is not None for s in template.sheets):
+            return template
+    out.add("unknown_template", "error", *where.get("form_code", ("", "")), value=code or "")
+    return None
+
+
+def _check_cover(
+    template: Template,
+    cover: dict[str, Any],
+    where: dict[str, tuple[str, str]],
+    out: ParsedSubmission,
+    today: date,
+) -> None:
+    sheet, cell = where.get("reporter_code", where.get("reporter_name", (template.cover_sheet, "")))
+    raw_reporter = cover.get("reporter_code") or cover.get("reporter_name")
+    reporter = reference.resolve_reporter(raw_reporter) or reference.resolve_reporter(
+        cover.get("reporter_name")
+    )
+    if reporter is None:
+        out.add("unknown_reporter", "error", sheet, cell, value=raw_reporter or "")
+    elif reporter.kind != template.reporter_kind:
+        out.add(
+            "reporter_kind_mismatch", "error", sheet, cell, value=reporter.code, expected=template.form_code
+        )
+    else:
+        out.reporter_code = reporter.code
+
+    sheet, cell = where.get("period", (template.cover_sheet, ""))
+    raw_period = cover.get("period")
+    period = parse_reporting_period(raw_period)
+    expected = {
+        "month": "tháng/năm, ví dụ 12/2020",
+        "half": "6 tháng đầu năm 2020",
+        "year": "năm, ví dụ 2020",
+    }
+    if period is None or period.kind != template.frequency:
+        out.add(
+            "bad_period", "error", sheet, cell, value=raw_period or "", expected=expected[template.frequency]
+        )
+        return
+    if period.end_date >= today:
+        out.add("future_period", "error", sheet, cell, value=str(period))
+        return
+    out.period = period
+
+
+# --- sheets --------------------------------------------------------------------------------------------
+
+
+def _find_sheet(wb: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
+    names = {fold(spec.name), *(fold(a) for a in spec.aliases)}
+    by_name = [s for s in wb.sheets if fold(s.name) in names]
+    for sheet in by_name + [s for s in wb.sheets if s not in by_name]:
+        if _locate_header(sheet, spec) is not None:
+            return sheet
+    return None
+
+
+@dataclass
+class _Header:
+    row: int  # zero-based index of the last header row
+    measure_cols: dict[str, int]
+    label_col: int  # district name or item label
+    code_col: int | None = None
+    value_col: int | None = None  # indicator lists
+
+
+def _labels(sheet: RawSheet, r: int, c: int) -> list[str]:
+    """What a header cell may say: its own text, the row below (two-row headers) or both joined."""
+    top, below = clean(sheet.cell(r, c)), clean(sheet.cell(r + 1, c))
+    return [x for x in (top, below, f"{top} {below}".strip()) if x]
+
+
+def _locate_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
+    best: _Header | None = None
+    for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
+        row = sheet.rows[r]
+        if spec.layout == "district_table":
+            cols: dict[str, int] = {}
+            label_col = code_col = None
+            for c in range(len(row)):
+                labels = _labels(sheet, r, c)
+                folded = {fold(x) for x in labels}
+                if label_col is None and folded & DISTRICT_LABELS:
+                    label_col = c
+                    continue
+                if code_col is None and folded & DISTRICT_CODE_LABELS:
+                    code_col = c
+                    continue
+                for m in spec.measures:
+                    if m.key not in cols and any(m.matches(x) for x in labels):
+                        cols[m.key] = c
+                        break
+            if label_col is not None and cols and (best is None or len(cols) > len(best.measure_cols)):
+                best = _Header(_last_header_row(sheet, r, cols), cols, label_col, code_col)
+        else:
+            folded_row = [fold(x) for x in row]
+            if not any(f in ITEM_LABELS for f in folded_row):
+                continue
+            label_col = next(c for c, f in enumerate(folded_row) if f in ITEM_LABELS)
+            value_col = next((c for c, f in enumerate(folded_row) if f in VALUE_LABELS), None)
+            if value_col is None:
+                unit_col = next((c for c, f in enumerate(folded_row) if f in UNIT_LABELS), label_col)
+                value_col = max(label_col, unit_col) + 1
+            items = _item_rows(sheet, r, label_col, spec)
+            if items and (best is None or len(items) > len(best.measure_cols)):
+                best = _Header(r, items, label_col, value_col=value_col)
+    return best
+
+
+def _last_header_row(sheet: RawSheet, r: int, cols: dict[str, int]) -> int:
+    """A header may continue on the next row (units, or the lower half of a two-row header)."""
+    below = [sheet.cell(r + 1, c) for c in cols.values()]
+    if all(isinstance(v, str) for v in below) and any(v.strip() for v in below):
+        return r + 1
+    return r
+
+
+def _item_rows(sheet: RawSheet, header_row: int, label_col: int, spec: SheetSpec) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for r in range(header_row + 1, len(sheet.rows)):
+        label = sheet.cell(r, label_col)
+        for m in spec.measures:
+            if m.key not in found and m.matches(label):
+                found[m.key] = r
+    return found
+
+
+def _is_stop_row(row: list[Any]) -> bool:
+    return any(isinstance(v, str) and fold(v).startswith(STOP_WORDS) for v in row)
+
+
+def _is_total(text: object) -> bool:
+    f = fold(text)
+    return f in TOTAL_WORDS or f.startswith(("tong cong", "tong so", "cong "))
+
+
+def _parse_district_table(
+    sheet: RawSheet, spec: SheetSpec, province_code: str, on: date, out: ParsedSubmission
+) -> None:
+    header = _locate_header(sheet, spec)
+    assert header is not None  # _find_sheet only returns sheets whose header was found
+    for m in spec.measures:
+        if m.key not in header.measure_cols and m.required:
+            out.add("missing_column", "error", sheet.name, column=m.label)
+    seen: dict[str, str] = {}
+    sums: dict[str, float] = {k: 0.0 for k in header.measure_cols}
+    totals: dict[str, tuple[int, Any]] = {}
+    for r in range(header.row + 1, len(sheet.rows)):
+        row = sheet.rows[r]
+        if _is_stop_row(row):
+            break
+        name = sheet.cell(r, header.label_col)
+        code = sheet.cell(r, header.code_col) if header.code_col is not None else ""
+        cells = {k: sheet.cell(r, c) for k, c in header.measure_cols.items()}
+        if _is_total(name) or (name in ("", None) and _is_total(code)):
+            totals = {k: (r, v) for k, v in cells.items()}
+            continue
+        if all(v in ("", None) for v in (name, code, *cells.values())):
+            continue  # a blank row inside the data
+        if name in ("", None) and code in ("", None):
+            continue  # column numbering "(1) (2) (3)" or a stray note without a district
+        district = reference.resolve_district(code, province_code, on) if code not in ("", None) else None
+        if district is None:
+            district = reference.resolve_district(name, province_code, on)
+        if district is None:
+            c = header.label_col if name not in ("", None) else (header.code_col or header.label_col)
+            out.add("unknown_district", "error", sheet.name, a1(r, c), value=name or code)
+            continue
+        if district.code in seen:
+            out.add("duplicate_district", "error", sheet.name, a1(r, header.label_col), value=district.name)
+            continue
+        seen[district.code] = a1(r, header.label_col)
+        for key, raw in cells.items():
+            measure = spec.measure(key)
+            c = header.measure_cols[key]
+            parsed = _parse_cell(raw, measure, sheet.name, a1(r, c), out)
+            if parsed is None:
+                continue
+            sums[key] += parsed.value or 0.0
+            out.values.append(_value_row(sheet.name, spec, r, c, district.code, measure, raw, parsed))
+    for d in reference.districts(province_code, on):
+        if d.code not in seen and seen:
+            out.add("missing_district", "warning", sheet.name, value=f"{d.code} {d.name}")
+    for key, (r, raw) in totals.items():
+        measure = spec.measure(key)
+        parsed = parse_number(raw, measure.kind)
+        if parsed.value is None:
+            continue  # a total left blank (or a formula without a cached value) checks nothing
+        tolerance = 0.5 if measure.kind == "int" else 0.01
+        if abs(parsed.value - sums[key]) > tolerance:
+            out.add(
+                "total_mismatch",
+                "error",
+                sheet.name,
+                a1(r, header.measure_cols[key]),
+                measure.label,
+                _text(raw),
+                expected=_fmt(sums[key]),
+            )
+
+
+def _parse_indicator_list(sheet: RawSheet, spec: SheetSpec, out: ParsedSubmission) -> None:
+    header = _locate_header(sheet, spec)
+    assert header is not None and header.value_col is not None
+    for m in spec.measures:
+        r = header.measure_cols.get(m.key)
+        if r is None:
+            if m.required:
+                out.add("missing_item", "error", sheet.name, column=m.label)
+            continue
+        c = header.value_col
+        raw = sheet.cell(r, c)
+        parsed = _parse_cell(raw, m, sheet.name, a1(r, c), out)
+        if parsed is not None:
+            out.values.append(_value_row(sheet.name, spec, r, c, None, m, raw, parsed))
+
+
+def _parse_cell(raw: Any, m: Measure, sheet: str, cell: str, out: ParsedSubmission) -> ParsedNumber | None:
+    parsed = parse_number(raw, m.kind)
+    if parsed.error:
+        out.add(parsed.error, "error", sheet, cell, m.label, raw)
+        return None
+    if parsed.warning:
+        out.add(parsed.warning, "warning", sheet, cell, m.label, raw, parsed=_fmt(parsed.value or 0))
+    return parsed
+
+
+def _value_row(
+    sheet: str,
+    spec: SheetSpec,
+    r: int,
+    c: int,
+    district: str | None,
+    m: Measure,
+    raw: Any,
+    parsed: ParsedNumber,
+) -> dict[str, Any]:
+    """One parsed cell; a blank cell is kept with value None so that a required blank can name its cell."""
+    return {
+        "sheet": sheet,
+        "sheet_spec": spec.name,
+        "cell": a1(r, c),
+        "excel_row": r + 1,
+        "district_code": district,
+        "measure": m.key,
+        "indicator_code": m.indicator,
+        "unit": m.unit,
+        "raw_value": _text(raw),
+        "value": parsed.value,
+        "qualifier": parsed.qualifier,
+    }
+
+
+def _fmt(x: float) -> str:
+    """A number the Vietnamese way: 1.307.732 or 226,5."""
+    if float(x).is_integer():
+        return f"{int(x):,}".replace(",", ".")
+    whole, frac = f"{x:,.3f}".rstrip("0").split(".")
+    return whole.replace(",", ".") + "," + frac

@@ -1,0 +1,127 @@
+"""Read a workbook into plain rows of cell values, with its sheets' visibility and merged ranges filled.
+
+Calamine reads .xlsx, .xlsm, .xlsb, .xls (BIFF8) and .ods quickly and returns cached values for formulas.
+Before anything is unpacked, the zip's declared sizes are checked against the configured limit: a 200 KB
+file can unpack to millions of rows.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+SPREADSHEET_EXTENSIONS = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a workbook; ``rule`` names the reason for the ledger."""
+
+    def __init__(self, rule: str, detail: str = "", expected: str = "") -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+        self.expected = expected
+
+
+@dataclass
+class RawSheet:
+    name: str
+    rows: list[list[Any]]  # rows[r][c] is the cell at row r+1, column c+1 ("" when empty)
+    visible: bool = True
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+
+    def cell(self, r: int, c: int) -> Any:
+        """Zero-based access that tolerates ragged rows."""
+        if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
+            return self.rows[r][c]
+        return ""
+
+
+@dataclass
+class RawWorkbook:
+    sheets: list[RawSheet]
+
+    def sheet(self, name: str) -> RawSheet | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+
+def sniff_format(path: Path) -> str | None:
+    """'zip' (xlsx, xlsm, ods, xlsb), 'ole' (legacy xls) or None when the bytes are not a spreadsheet."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return "zip"
+    if head == _OLE_MAGIC:
+        return "ole"
+    return None
+
+
+def check_unpacked_size(path: Path, limit: int) -> int:
+    """Sum of the zip members' declared sizes; raises ReadError above ``limit`` (nothing is unpacked)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+            names = set(zf.namelist())
+    except zipfile.BadZipFile as exc:
+        raise ReadError("unreadable", f"corrupt or truncated zip ({exc})") from exc
+    if total > limit:
+        raise ReadError("too_large", f"{total:,} bytes unpacked", f"{limit:,} bytes")
+    if "EncryptedPackage" in names:
+        raise ReadError("unreadable", "the workbook is password-protected")
+    return total
+
+
+def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWorkbook:
+    """All sheets of a workbook as rows of values; raises ReadError with a reason a clerk can act on."""
+    kind = sniff_format(path)
+    if kind is None:
+        raise ReadError("not_a_spreadsheet", path.suffix)
+    if kind == "zip":
+        check_unpacked_size(path, max_unpacked_bytes)
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several error types for damaged files
+        raise ReadError("unreadable", _short(exc)) from exc
+    sheets: list[RawSheet] = []
+    try:
+        visibility = {m.name: str(m.visible).endswith("Visible") for m in wb.sheets_metadata}
+        for name in wb.sheet_names:
+            sheet = wb.get_sheet_by_name(name)
+            if sheet.height > max_rows:
+                raise ReadError(
+                    "too_large", f"sheet '{name}' has {sheet.height:,} rows", f"{max_rows:,} rows"
+                )
+            rows = [list(r) for r in sheet.to_python(skip_empty_area=False)]
+            merged = list(sheet.merged_cell_ranges or [])
+            _fill_merged(rows, merged)
+            sheets.append(RawSheet(name, rows, visibility.get(name, True), merged))
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError("unreadable", _short(exc)) from exc
+    finally:
+        wb.close()
+    return RawWorkbook(sheets)
+
+
+def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
+    """Copy a merged range's top-left value into its other cells, so a merged header reads on every column."""
+    for (r0, c0), (r1, c1) in merged:
+        if r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                if rows[r][c] == "":
+                    rows[r][c] = value
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,48 @@
+-- Reference data: administrative units, reporters, indicators, unit conversions, provinces, periods and the
+-- layout of the report's appendices. Loaded from the CSV files shipped in ictstat/refdata.
+CREATE SCHEMA IF NOT EXISTS ref;
+
+-- How qualified figures combine: a sum with any "more than" part is "more than", then "about", "less than".
+CREATE TEMP MACRO combined_qualifier(q) AS
+    CASE WHEN bool_or(q = 'more_than') THEN 'more_than'
+         WHEN bool_or(q = 'about') THEN 'about'
+         WHEN bool_or(q = 'less_than') THEN 'less_than'
+         ELSE 'exact' END;
+
+CREATE TABLE ref.provinces AS
+SELECT province_code, province_name, CAST(area_km2 AS DOUBLE) AS area_km2,
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to, successor_code, notes
+FROM in_ref_provinces;
+
+CREATE TABLE ref.districts AS
+SELECT province_code, province_name, district_code, district_name, district_type,
+       CAST(commune_count AS INTEGER) AS commune_count, CAST(wards AS INTEGER) AS wards,
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to, notes
+FROM in_ref_districts;
+
+CREATE TABLE ref.reporters AS
+SELECT reporter_code, reporter_kind, province_code, name_vi, name_en,
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to
+FROM in_ref_reporters;
+
+CREATE TABLE ref.indicators AS
+SELECT indicator_code, domain, name_vi, name_en, unit, unit_vi, aggregation, source_kind, source_form,
+       report_section, derivation
+FROM in_ref_indicators;
+
+CREATE TABLE ref.unit_conversions AS
+SELECT from_unit, to_unit, CAST(factor AS DOUBLE) AS factor FROM in_ref_units
+UNION ALL
+SELECT DISTINCT unit, unit, 1.0 FROM in_ref_indicators;
+
+CREATE TABLE ref.periods AS
+SELECT period, period_kind, CAST(year AS INTEGER) AS year, CAST(number AS INTEGER) AS number,
+       month_period, CAST(is_last_month AS BOOLEAN) AS is_last_month,
+       CAST(months_in_period AS INTEGER) AS months_in_period, CAST(days_in_period AS INTEGER) AS days_in_period,
+       CAST(end_date AS DATE) AS end_date
+FROM in_ref_periods;
+
+CREATE TABLE ref.appendix_lines AS
+SELECT appendix, appendix_title_vi, appendix_title_en, CAST(line_order AS INTEGER) AS line_order, line_no,
+       indicator_code, label_vi
+FROM in_ref_appendix_lines;
