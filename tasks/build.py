@@ -18,6 +18,7 @@ import yaml
 import warehouse
 from ictstat import reference
 from ictstat.periods import Period, rollups
+from schemas.marts import MART_SCHEMAS
 
 REFERENCE_FRAMES = {
     "in_ref_provinces": "provinces",
@@ -82,6 +83,7 @@ def build_warehouse(
             except duckdb.Error as exc:
                 raise RuntimeError(f"warehouse/sql/{sql_file.name}: {exc}") from exc
         apply_comments(con)
+        check_marts(con)
         counts = {
             f"{schema}.{table}": int(n)
             for schema, table, n in con.execute(
@@ -94,6 +96,12 @@ def build_warehouse(
     finally:
         con.close()
     return counts
+
+
+def check_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Validate the published tables against their schemas; a failure stops the build before publication."""
+    for table, schema in MART_SCHEMAS.items():
+        schema.validate(con.execute(f"SELECT * FROM {table}").df(), lazy=True)
 
 
 def _check_storage_version(version: str) -> None:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,12 +66,13 @@ def read_ledger(ledger_dir: Path) -> list[Sighting]:
     return out
 
 
-def _inbox_files(inbox: Path) -> Iterator[Path]:
+def _inbox_files(inbox: Path) -> list[Path]:
+    """Every file below the inbox, in the order of their relative paths (so sequence numbers are stable)."""
+    found: list[Path] = []
     for root, dirs, files in os.walk(inbox):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(IGNORED_PREFIXES):
-                yield Path(root) / name
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(root) / name for name in files if not name.startswith(IGNORED_PREFIXES))
+    return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
 
 def archive_name(sha: str, original_name: str) -> str:

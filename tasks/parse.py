@@ -343,6 +343,7 @@ def _parse_district_table(
             out.add("missing_column", "error", sheet.name, column=m.label)
     seen: dict[str, str] = {}
     sums: dict[str, float] = {k: 0.0 for k in header.measure_cols}
+    unreadable: set[str] = set()  # columns with a cell that did not parse: their total proves nothing
     totals: dict[str, tuple[int, Any]] = {}
     for r in range(header.row + 1, len(sheet.rows)):
         row = sheet.rows[r]
@@ -374,6 +375,7 @@ def _parse_district_table(
             c = header.measure_cols[key]
             parsed = _parse_cell(raw, measure, sheet.name, a1(r, c), out)
             if parsed is None:
+                unreadable.add(key)
                 continue
             sums[key] += parsed.value or 0.0
             out.values.append(_value_row(sheet.name, spec, r, c, district.code, measure, raw, parsed))
@@ -383,7 +385,7 @@ def _parse_district_table(
     for key, (r, raw) in totals.items():
         measure = spec.measure(key)
         parsed = parse_number(raw, measure.kind)
-        if parsed.value is None:
+        if parsed.value is None or key in unreadable:
             continue  # a total left blank (or a formula without a cached value) checks nothing
         tolerance = 0.5 if measure.kind == "int" else 0.01
         if abs(parsed.value - sums[key]) > tolerance:

@@ -1,0 +1,89 @@
+"""Shared fixtures: a demo inbox written once per session, and warehouses built from it without Prefect."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from ictstat import reference
+from ictstat.demo import write_demo_inbox
+from ictstat.settings import Settings, load_settings
+from tasks import build, intake, submissions, validate
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+AS_OF = date(2026, 1, 1)
+
+
+def report_figures() -> dict[str, dict[str, str]]:
+    """The 2020 report's figures (a copy of ../shared/reference/report_2020_indicators.csv)."""
+    with (REFERENCE_DIR / "report_2020_indicators.csv").open(encoding="utf-8") as fh:
+        return {r["code"]: r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="session")
+def demo_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    inbox = tmp_path_factory.mktemp("demo") / "inbox"
+    write_demo_inbox(inbox)
+    return inbox
+
+
+def make_home(root: Path, inbox: Path | None = None) -> Settings:
+    settings = load_settings(home=root)
+    settings.ensure_dirs()
+    if inbox is not None:
+        shutil.copytree(inbox, settings.inbox, dirs_exist_ok=True)
+    return settings
+
+
+def build_home(settings: Settings, out: Path | None = None, as_of: date = AS_OF) -> Path:
+    """The nightly flow's steps without Prefect: intake, parse, validate, build (not published)."""
+    sightings, _ = intake.intake(
+        settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
+    )
+    batch = submissions.parse_sightings(
+        sightings, settings.archive, settings.province_code, as_of, settings.max_unpacked_bytes, 10_000
+    )
+    codes = [d.code for d in reference.all_districts()]
+    batch = submissions.decide_status(batch, validate.validate(batch.values, codes))
+    runs = pd.DataFrame(
+        [{"run_id": "T1", "flow_run_id": "", "kind": "test", "started_at": "2026-01-01T00:00:00+00:00",
+          "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),
+          "accepted": 0, "rejected": 0, "duplicates": 0, "ictstat_version": "test", "note": None}]
+    )  # fmt: skip
+    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {2020}
+    path = out or settings.warehouse_path
+    build.build_warehouse(
+        path,
+        {
+            "in_submissions": batch.submissions,
+            "in_values": batch.values,
+            "in_issues": batch.issues,
+            "in_runs": runs,
+        },
+        years | {min(years) - 1},
+        settings.storage_version,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = make_home(tmp_path_factory.mktemp("home"), demo_inbox)
+    return build_home(settings)
+
+
+@pytest.fixture
+def demo_db(demo_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    yield con
+    con.close()
