@@ -65,9 +65,14 @@ def run(
 @app.command()
 def appendix(
     year: Annotated[int, typer.Option(help="Report year.")] = 2020,
-    code: Annotated[str, typer.Option("--appendix", help="Appendix code, e.g. PL4.")] = "PL4",
+    code: Annotated[
+        str,
+        typer.Option(
+            "--appendix", help="PL2 (press), PL3 (postal), PL4 (telecom), PL5 (IT), PL6 (inspection) or all."
+        ),
+    ] = "all",
 ) -> None:
-    """Print an appendix of the annual report from the published warehouse."""
+    """Print the annual report's appendices from the published warehouse."""
     from ictstat.report import print_appendix
     from ictstat.settings import load_settings
 
@@ -75,7 +80,9 @@ def appendix(
     if not settings.warehouse_path.exists():
         console.print(f"[red]No warehouse at {settings.warehouse_path}; run `ictstat run` first.[/]")
         raise typer.Exit(1)
-    print_appendix(settings.warehouse_path, code, year, console)
+    codes = ["PL2", "PL3", "PL4", "PL5", "PL6"] if code.lower() == "all" else [code.upper()]
+    for c in codes:
+        print_appendix(settings.warehouse_path, c, year, console)
 
 
 @app.command()
@@ -88,6 +95,7 @@ def demo() -> None:
         demo_data(force=False, seed=2020)
     run(as_of=None)
     appendix(year=2020, code="PL4")
+    console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
     path = settings.warehouse_path
     console.print(f"\nWarehouse: [bold]{path.resolve()}[/]")
     venv_cli = Path(sys.executable).parent / "duckdb"
@@ -116,7 +124,18 @@ def templates(
     day = date.fromisoformat(as_of) if as_of else reference.last_valid_day(settings.province_code)
     districts = reference.districts(settings.province_code, day)
     for t in latest_templates():
-        codes = sorted(r.code for r in reference.reporters().values() if r.kind == t.reporter_kind)
+        reporters = [
+            r for r in reference.reporters().values() if r.kind == t.reporter_kind and r.active_on(day)
+        ]
+        codes = sorted(r.code for r in reporters)
+        if any(s.layout == "commune_table" for s in t.sheets):
+            # one form per district office, its communes printed in
+            for r in sorted(reporters, key=lambda r: r.code):
+                assert r.district_code is not None
+                path = write_form(t, folder / f"{t.file_stem}_{r.district_code}.xlsx", districts,
+                                  reporter_codes=[r.code], communes=reference.communes(r.district_code, day))  # fmt: skip
+                console.print(f"{t.template_id} ({r.name_vi}) -> {path}")
+            continue
         path = write_form(t, folder / f"{t.file_stem}.xlsx", districts, reporter_codes=codes)
         console.print(f"{t.template_id}: {t.title} -> {path}")
 

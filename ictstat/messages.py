@@ -47,6 +47,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ô {cell} (sheet '{sheet}'): đơn vị '{value}' xuất hiện nhiều lần.",
         "Cell {cell} (sheet '{sheet}'): district '{value}' appears more than once.",
     ),
+    "unknown_commune": (
+        "Ô {cell} (sheet '{sheet}'): không nhận ra xã, phường, thị trấn '{value}' của huyện; dùng tên in trong "
+        "biểu mẫu.",
+        "Cell {cell} (sheet '{sheet}'): '{value}' is not a commune of the district; use the names printed in the "
+        "template.",
+    ),
+    "duplicate_commune": (
+        "Ô {cell} (sheet '{sheet}'): xã '{value}' xuất hiện nhiều lần.",
+        "Cell {cell} (sheet '{sheet}'): commune '{value}' appears more than once.",
+    ),
+    "missing_commune": (
+        "Sheet '{sheet}': thiếu dòng của xã {value}.",
+        "Sheet '{sheet}': the row for commune {value} is missing.",
+    ),
+    "above_max": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): giá trị {value} vượt quá mức cho phép {expected}.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): {value} is above the allowed {expected}.",
+    ),
     "missing_district": (
         "Sheet '{sheet}': thiếu dòng của đơn vị {value}.",
         "Sheet '{sheet}': the row for district {value} is missing.",

@@ -25,6 +25,11 @@ def _read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def rows(name: str) -> list[dict[str, str]]:
+    """A reference table as a list of dicts of strings."""
+    return _read(f"{name}.csv")
+
+
 def frame(name: str) -> pd.DataFrame:
     """A reference table as a frame of strings (empty cells as None), for loading into the warehouse."""
     df = pd.read_csv(REFDATA / f"{name}.csv", dtype=str, keep_default_na=False)
@@ -134,6 +139,7 @@ class Reporter:
     code: str
     kind: str
     province_code: str
+    district_code: str | None  # the district a district office reports for
     name_vi: str
     name_en: str
     valid_from: date
@@ -150,6 +156,7 @@ def reporters() -> dict[str, Reporter]:
             r["reporter_code"],
             r["reporter_kind"],
             r["province_code"],
+            r["district_code"] or None,
             r["name_vi"],
             r["name_en"],
             _d(r["valid_from"]) or date.min,
@@ -173,3 +180,64 @@ def resolve_reporter(text: object) -> Reporter | None:
 @lru_cache(maxsize=1)
 def indicators() -> dict[str, dict[str, str]]:
     return {r["indicator_code"]: r for r in _read("indicators.csv")}
+
+
+@dataclass(frozen=True)
+class Commune:
+    province_code: str
+    district_code: str
+    code: str
+    name: str
+    type: str  # xã, phường, thị trấn
+    valid_from: date
+    valid_to: date | None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.type.capitalize()} {self.name}"
+
+
+@lru_cache(maxsize=1)
+def all_communes() -> tuple[Commune, ...]:
+    return tuple(
+        Commune(
+            r["province_code"],
+            r["district_code"],
+            r["commune_code"],
+            r["commune_name"],
+            r["commune_type"],
+            _d(r["valid_from"]) or date.min,
+            _d(r["valid_to"]),
+        )
+        for r in _read("communes.csv")
+    )
+
+
+def communes(district_code: str, on: date) -> list[Commune]:
+    """Commune-level units (xã, phường, thị trấn) of a district on a day, in GSO code order."""
+    return [
+        c
+        for c in all_communes()
+        if c.district_code == district_code
+        and c.valid_from <= on
+        and (c.valid_to is None or on <= c.valid_to)
+    ]
+
+
+_COMMUNE_TYPE_WORDS = ("thi tran", "phuong", "xa", "tt", "p", "x")
+
+
+def resolve_commune(text: object, district_code: str, on: date) -> Commune | None:
+    """A commune of the district from its name as typed ("Xã Long Giang", "P. Thác Mơ", "long giang") or code."""
+    raw = fold(text).replace(".", " ").strip()
+    if not raw:
+        return None
+    candidates = communes(district_code, on)
+    if raw.isdigit():
+        return next((c for c in candidates if c.code == raw.zfill(5)), None)
+    key = raw
+    for word in _COMMUNE_TYPE_WORDS:
+        if raw.startswith(word + " "):
+            key = raw[len(word) + 1 :]
+            break
+    return next((c for c in candidates if key == fold(c.name) or raw == fold(c.full_name)), None)

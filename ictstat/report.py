@@ -26,7 +26,7 @@ def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
     try:
         return con.execute(
             "SELECT line_no, label_vi, unit_vi, previous_year_value, value, yoy_change_pct, qualifier, "
-            "appendix_title_vi FROM mart.appendix_lines WHERE appendix = ? AND report_year = ? ORDER BY line_order",
+            "appendix_title_vi, indicator_code FROM mart.appendix_lines WHERE appendix = ? AND report_year = ? ORDER BY line_order",
             [appendix, year],
         ).fetchall()
     finally:
@@ -43,10 +43,13 @@ def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
     table.add_column(f"Năm {year - 1}", justify="right")
     table.add_column(f"Năm {year}", justify="right")
     table.add_column("So sánh (%)", justify="right")
-    for line_no, label, unit, prev, value, change, qualifier, _ in rows:
+    for line_no, label, unit, prev, value, change, qualifier, _, indicator in rows:
+        if indicator is None:  # a section heading
+            table.add_row(line_no, f"[bold]{label}[/]", "", "", "", "")
+            continue
         prefix = {"more_than": "hơn ", "about": "khoảng ", "less_than": "dưới "}.get(qualifier or "", "")
         table.add_row(
-            line_no,
+            line_no or "",
             label,
             unit,
             vn_number(prev),

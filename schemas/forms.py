@@ -1,7 +1,7 @@
 """Schemas of the sheets of every template, built from the template's own declaration.
 
-Grain of a district table: one row per (submission, district). Grain of an indicator list: one row per
-submission. Frames carry lineage columns (``submission_id``, ``sheet``, ``excel_row``) and, per measure,
+Grain of a district table: one row per (submission, district); of a commune table, one row per (submission,
+commune); of an indicator list, one row per submission. Frames carry lineage columns (``submission_id``, ``sheet``, ``excel_row``) and, per measure,
 ``cell__<measure>`` with the A1 address the value came from, so that a failure maps back to a cell.
 
 Type problems never reach these schemas: cells were parsed to floats (or None) first, with their own
@@ -29,6 +29,8 @@ def sheet_schema(template: Template, spec: SheetSpec, district_codes: Iterable[s
         checks = []
         if m.min_value is not None:
             checks.append(pa.Check.ge(m.min_value, error=f"negative|{m.key}"))
+        if m.max_value is not None:
+            checks.append(pa.Check.le(m.max_value, error=f"above_max|{m.key}"))
         columns[m.key] = pa.Column(
             float,
             checks=checks,
@@ -42,6 +44,9 @@ def sheet_schema(template: Template, spec: SheetSpec, district_codes: Iterable[s
             str, pa.Check.isin(sorted(set(district_codes)), error="unknown_district"), nullable=False
         )
         unique.append("district_code")
+    elif spec.layout == "commune_table":
+        columns["commune_code"] = pa.Column(str, pa.Check.str_matches(r"^\d{5}$"), nullable=False)
+        unique.append("commune_code")
     return pa.DataFrameSchema(
         columns,
         unique=unique,

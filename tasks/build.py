@@ -19,6 +19,7 @@ import warehouse
 from ictstat import reference
 from ictstat.periods import Period, rollups
 from schemas.marts import MART_SCHEMAS
+from tasks import rules
 
 REFERENCE_FRAMES = {
     "in_ref_provinces": "provinces",
@@ -27,31 +28,78 @@ REFERENCE_FRAMES = {
     "in_ref_indicators": "indicators",
     "in_ref_units": "units",
     "in_ref_appendix_lines": "appendix_lines",
+    "in_ref_communes": "communes",
+    "in_ref_derived_indicators": "derived_indicators",
+    "in_ref_reconciliation_rules": "reconciliation_rules",
+    "in_ref_plan_targets": "plan_targets",
 }
 
 
-def period_calendar(years: Iterable[int]) -> pd.DataFrame:
-    """Every (period, month) pair of the given years: the month, its quarter, its half and its year."""
-    rows: list[dict[str, Any]] = []
+def period_tables(years: Iterable[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``ref.periods`` (one row per period) and ``ref.period_rollups`` (which periods a reported period feeds).
+
+    A month feeds itself, its quarter, its half and its year; a half-year or a year report feeds only itself
+    (an annual form is the authority for its year: its figures are never added to the six-month form's).
+    """
+    periods: list[dict[str, Any]] = []
+    rollup_rows: list[dict[str, Any]] = []
     for year in sorted(set(years)):
+        every = [Period(year, "year", 1)]
+        every += [Period(year, "half", n) for n in (1, 2)]
+        every += [Period(year, "quarter", n) for n in (1, 2, 3, 4)]
+        every += [Period.month(year, m) for m in range(1, 13)]
+        for p in every:
+            days = sum(calendar.monthrange(year, x)[1] for x in range(p.first_month, p.last_month + 1))
+            periods.append(
+                {
+                    "period": str(p),
+                    "period_kind": p.kind,
+                    "year": year,
+                    "number": p.number,
+                    "months_in_period": p.n_months,
+                    "days_in_period": days,
+                    "end_date": p.end_date.isoformat(),
+                    "same_period_last_year": str(Period(year - 1, p.kind, p.number)),
+                }
+            )
+            if p.kind != "month":
+                rollup_rows.append(
+                    {"reported_period": str(p), "period": str(p), "is_last_part": True, "parts": 1}
+                )
         for m in range(1, 13):
             month = Period.month(year, m)
             for p in rollups(month):
-                days = sum(calendar.monthrange(year, x)[1] for x in range(p.first_month, p.last_month + 1))
-                rows.append(
+                rollup_rows.append(
                     {
+                        "reported_period": str(month),
                         "period": str(p),
-                        "period_kind": p.kind,
-                        "year": year,
-                        "number": p.number,
-                        "month_period": str(month),
-                        "is_last_month": m == p.last_month,
-                        "months_in_period": p.n_months,
-                        "days_in_period": days,
-                        "end_date": p.end_date.isoformat(),
+                        "is_last_part": m == p.last_month,
+                        "parts": p.n_months,
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(periods), pd.DataFrame(rollup_rows)
+
+
+def warehouse_steps() -> list[tuple[str, str]]:
+    """The build, step by step: SQL files of warehouse/sql and the SQL generated from the rule files."""
+    derived = reference.rows("derived_indicators")
+    catalog = reference.indicators()
+    units = {code: row["unit"] for code, row in catalog.items()}
+    generated = {
+        "derived_sums": lambda: rules.derived_sums_sql(derived, catalog.keys()),
+        "derived_counts": lambda: rules.derived_counts_sql(derived, units),
+        "derived_formulas": lambda: rules.derived_formulas_sql(derived, units),
+        "reconciliation": lambda: rules.reconciliation_sql(
+            reference.rows("reconciliation_rules"), catalog.keys()
+        ),
+    }
+    steps = []
+    for step in warehouse.STEPS:
+        if step.endswith(".sql"):
+            steps.append((step, (warehouse.SQL_DIR / step).read_text(encoding="utf-8")))
+        else:
+            steps.append((step, generated[step]()))
+    return steps
 
 
 def build_warehouse(
@@ -74,14 +122,16 @@ def build_warehouse(
         con.execute("USE wh")
         for name, ref_name in REFERENCE_FRAMES.items():
             con.register(name, reference.frame(ref_name))
-        con.register("in_ref_periods", period_calendar(years))
+        periods, period_rollups = period_tables(years)
+        con.register("in_ref_periods", periods)
+        con.register("in_ref_period_rollups", period_rollups)
         for name, df in inputs.items():
             con.register(name, df)
-        for sql_file in warehouse.sql_files():
+        for name, sql in warehouse_steps():
             try:
-                con.execute(sql_file.read_text(encoding="utf-8"))
+                con.execute(sql)
             except duckdb.Error as exc:
-                raise RuntimeError(f"warehouse/sql/{sql_file.name}: {exc}") from exc
+                raise RuntimeError(f"warehouse step {name}: {exc}") from exc
         apply_comments(con)
         check_marts(con)
         counts = {

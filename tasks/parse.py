@@ -38,6 +38,18 @@ DISTRICT_LABELS = {
     "huyen thi",
 }
 DISTRICT_CODE_LABELS = {"ma dvhc", "ma don vi hanh chinh", "ma huyen", "ma dia ban", "ma"}
+COMMUNE_LABELS = {
+    "xa phuong thi tran",
+    "xa/phuong/thi tran",
+    "ten xa",
+    "ten xa phuong thi tran",
+    "xa",
+    "don vi",
+    "ten don vi",
+    "don vi hanh chinh",
+    "dia ban",
+}
+COMMUNE_CODE_LABELS = {"ma xa", "ma dvhc", "ma don vi hanh chinh", "ma"}
 ITEM_LABELS = {"chi tieu", "noi dung", "ten chi tieu"}
 VALUE_LABELS = {
     "so lieu",
@@ -130,10 +142,20 @@ def parse_workbook(wb: RawWorkbook, province_code: str, today: date) -> ParsedSu
             out.add("missing_sheet", "error", sheet=spec.name, value=template.form_code)
             continue
         if spec.layout == "district_table":
-            _parse_district_table(sheet, spec, province_code, on, out)
+            _parse_unit_table(sheet, spec, _DistrictRows(province_code, on), out)
+        elif spec.layout == "commune_table":
+            district = _reporter_district(out)
+            if district is not None:
+                _parse_unit_table(sheet, spec, _CommuneRows(district, on), out)
         else:
-            _parse_indicator_list(sheet, spec, out)
+            _parse_indicator_list(sheet, spec, _reporter_district(out), out)
     return out
+
+
+def _reporter_district(out: ParsedSubmission) -> str | None:
+    """The district a district office reports for (None for carriers and the department)."""
+    reporter = reference.reporters().get(out.reporter_code or "")
+    return reporter.district_code if reporter else None
 
 
 # --- cover -------------------------------------------------------------------------------------------
@@ -273,16 +295,21 @@ def _locate_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
     best: _Header | None = None
     for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
         row = sheet.rows[r]
-        if spec.layout == "district_table":
+        if spec.layout in ("district_table", "commune_table"):
+            unit_labels, code_labels = (
+                (DISTRICT_LABELS, DISTRICT_CODE_LABELS)
+                if spec.layout == "district_table"
+                else (COMMUNE_LABELS, COMMUNE_CODE_LABELS)
+            )
             cols: dict[str, int] = {}
             label_col = code_col = None
             for c in range(len(row)):
                 labels = _labels(sheet, r, c)
                 folded = {fold(x) for x in labels}
-                if label_col is None and folded & DISTRICT_LABELS:
+                if label_col is None and folded & unit_labels:
                     label_col = c
                     continue
-                if code_col is None and folded & DISTRICT_CODE_LABELS:
+                if code_col is None and folded & code_labels:
                     code_col = c
                     continue
                 for m in spec.measures:
@@ -333,9 +360,53 @@ def _is_total(text: object) -> bool:
     return f in TOTAL_WORDS or f.startswith(("tong cong", "tong so", "cong "))
 
 
-def _parse_district_table(
-    sheet: RawSheet, spec: SheetSpec, province_code: str, on: date, out: ParsedSubmission
+@dataclass(frozen=True)
+class _Unit:
+    code: str
+    name: str
+    district_code: str
+    commune_code: str | None = None
+
+
+class _DistrictRows:
+    """Rows of a district table: the district-level units of the province."""
+
+    unknown_rule, duplicate_rule, missing_rule = "unknown_district", "duplicate_district", "missing_district"
+
+    def __init__(self, province_code: str, on: date) -> None:
+        self.province_code, self.on = province_code, on
+
+    def resolve(self, text: object) -> _Unit | None:
+        d = reference.resolve_district(text, self.province_code, self.on)
+        return _Unit(d.code, d.name, d.code) if d else None
+
+    def expected(self) -> list[_Unit]:
+        return [_Unit(d.code, d.name, d.code) for d in reference.districts(self.province_code, self.on)]
+
+
+class _CommuneRows:
+    """Rows of a commune table: the communes of the reporting district office's district."""
+
+    unknown_rule, duplicate_rule, missing_rule = "unknown_commune", "duplicate_commune", "missing_commune"
+
+    def __init__(self, district_code: str, on: date) -> None:
+        self.district_code, self.on = district_code, on
+
+    def resolve(self, text: object) -> _Unit | None:
+        c = reference.resolve_commune(text, self.district_code, self.on)
+        return _Unit(c.code, c.full_name, c.district_code, c.code) if c else None
+
+    def expected(self) -> list[_Unit]:
+        return [
+            _Unit(c.code, c.full_name, c.district_code, c.code)
+            for c in reference.communes(self.district_code, self.on)
+        ]
+
+
+def _parse_unit_table(
+    sheet: RawSheet, spec: SheetSpec, units: _DistrictRows | _CommuneRows, out: ParsedSubmission
 ) -> None:
+    """One row per administrative unit, one column per measure, a total row checked against the rows."""
     header = _locate_header(sheet, spec)
     assert header is not None  # _find_sheet only returns sheets whose header was found
     for m in spec.measures:
@@ -358,18 +429,18 @@ def _parse_district_table(
         if all(v in ("", None) for v in (name, code, *cells.values())):
             continue  # a blank row inside the data
         if name in ("", None) and code in ("", None):
-            continue  # column numbering "(1) (2) (3)" or a stray note without a district
-        district = reference.resolve_district(code, province_code, on) if code not in ("", None) else None
-        if district is None:
-            district = reference.resolve_district(name, province_code, on)
-        if district is None:
+            continue  # column numbering "(1) (2) (3)" or a stray note without a unit
+        unit = units.resolve(code) if code not in ("", None) else None
+        if unit is None:
+            unit = units.resolve(name)
+        if unit is None:
             c = header.label_col if name not in ("", None) else (header.code_col or header.label_col)
-            out.add("unknown_district", "error", sheet.name, a1(r, c), value=name or code)
+            out.add(units.unknown_rule, "error", sheet.name, a1(r, c), value=name or code)
             continue
-        if district.code in seen:
-            out.add("duplicate_district", "error", sheet.name, a1(r, header.label_col), value=district.name)
+        if unit.code in seen:
+            out.add(units.duplicate_rule, "error", sheet.name, a1(r, header.label_col), value=unit.name)
             continue
-        seen[district.code] = a1(r, header.label_col)
+        seen[unit.code] = a1(r, header.label_col)
         for key, raw in cells.items():
             measure = spec.measure(key)
             c = header.measure_cols[key]
@@ -378,10 +449,15 @@ def _parse_district_table(
                 unreadable.add(key)
                 continue
             sums[key] += parsed.value or 0.0
-            out.values.append(_value_row(sheet.name, spec, r, c, district.code, measure, raw, parsed))
-    for d in reference.districts(province_code, on):
-        if d.code not in seen and seen:
-            out.add("missing_district", "warning", sheet.name, value=f"{d.code} {d.name}")
+            out.values.append(
+                _value_row(
+                    sheet.name, spec, r, c, unit.district_code, measure, raw, parsed, unit.commune_code
+                )
+            )
+    if seen:
+        for u in units.expected():
+            if u.code not in seen:
+                out.add(units.missing_rule, "warning", sheet.name, value=f"{u.code} {u.name}")
     for key, (r, raw) in totals.items():
         measure = spec.measure(key)
         parsed = parse_number(raw, measure.kind)
@@ -400,7 +476,9 @@ def _parse_district_table(
             )
 
 
-def _parse_indicator_list(sheet: RawSheet, spec: SheetSpec, out: ParsedSubmission) -> None:
+def _parse_indicator_list(
+    sheet: RawSheet, spec: SheetSpec, district_code: str | None, out: ParsedSubmission
+) -> None:
     header = _locate_header(sheet, spec)
     assert header is not None and header.value_col is not None
     for m in spec.measures:
@@ -413,7 +491,7 @@ def _parse_indicator_list(sheet: RawSheet, spec: SheetSpec, out: ParsedSubmissio
         raw = sheet.cell(r, c)
         parsed = _parse_cell(raw, m, sheet.name, a1(r, c), out)
         if parsed is not None:
-            out.values.append(_value_row(sheet.name, spec, r, c, None, m, raw, parsed))
+            out.values.append(_value_row(sheet.name, spec, r, c, district_code, m, raw, parsed))
 
 
 def _parse_cell(raw: Any, m: Measure, sheet: str, cell: str, out: ParsedSubmission) -> ParsedNumber | None:
@@ -435,6 +513,7 @@ def _value_row(
     m: Measure,
     raw: Any,
     parsed: ParsedNumber,
+    commune: str | None = None,
 ) -> dict[str, Any]:
     """One parsed cell; a blank cell is kept with value None so that a required blank can name its cell."""
     return {
@@ -443,6 +522,7 @@ def _value_row(
         "cell": a1(r, c),
         "excel_row": r + 1,
         "district_code": district,
+        "commune_code": commune,
         "measure": m.key,
         "indicator_code": m.indicator,
         "unit": m.unit,

@@ -29,7 +29,7 @@ SUBMISSION_COLUMNS = [
     "prepared_by", "prepared_on", "intake_status", "reason_vi", "reason_en", "duplicate_of",
 ]  # fmt: skip
 VALUE_COLUMNS = [
-    "submission_id", "template_id", "sheet", "sheet_spec", "cell", "excel_row", "district_code", "measure",
+    "submission_id", "template_id", "sheet", "sheet_spec", "cell", "excel_row", "district_code", "commune_code", "measure",
     "indicator_code", "unit", "raw_value", "value", "qualifier",
 ]  # fmt: skip
 ISSUE_COLUMNS = [

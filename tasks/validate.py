@@ -14,27 +14,38 @@ import pandera.errors as pa_errors
 
 from ictstat.messages import render
 from ictstat.templates import get_template
+from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
+
+UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
 
 
 def wide_frames(values: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
-    """Long parsed values -> one wide frame per (template, sheet): a row per submission (and district)."""
+    """Long parsed values -> one wide frame per (template, sheet): a row per submission (and unit)."""
     out: dict[tuple[str, str], pd.DataFrame] = {}
     if values.empty:
         return out
-    for (template_id, sheet), part in values.groupby(["template_id", "sheet_spec"], sort=True):
-        keys = ["submission_id", "sheet"] + (["district_code"] if part["district_code"].notna().any() else [])
-        part = (
-            part.assign(district_code=part["district_code"].fillna("")) if "district_code" in keys else part
-        )
-        wide = part.pivot_table(index=keys, columns="measure", values="value", aggfunc="first", dropna=False)
-        cells = part.pivot_table(index=keys, columns="measure", values="cell", aggfunc="first", dropna=False)
+    for (template_id, sheet_name), part in values.groupby(["template_id", "sheet_spec"], sort=True):
+        spec = _sheet_spec(str(template_id), str(sheet_name))
+        unit_key = UNIT_KEY.get(spec.layout)
+        keys = ["submission_id", "sheet"] + ([unit_key] if unit_key else [])
+        # groupby + unstack keeps exactly the (submission, unit) rows that exist (pivot_table(dropna=False) would
+        # build their cartesian product) and keeps blank cells as NaN.
+        grouped = part.groupby([*keys, "measure"], dropna=False)
+        wide = grouped["value"].first().unstack("measure")
+        cells = grouped["cell"].first().unstack("measure")
         rows = part.groupby(keys)["excel_row"].min()
         wide.columns = [str(c) for c in wide.columns]
         cells.columns = [f"cell__{c}" for c in cells.columns]
-        frame = pd.concat([wide, cells, rows], axis=1).reset_index()
-        out[(str(template_id), str(sheet))] = frame
+        out[(str(template_id), str(sheet_name))] = pd.concat([wide, cells, rows], axis=1).reset_index()
     return out
+
+
+def _sheet_spec(template_id: str, sheet_name: str) -> SheetSpec:
+    form_code, _, version = template_id.partition(".v")
+    template = get_template(form_code, int(version))
+    assert template is not None, template_id
+    return next(s for s in template.sheets if s.name == sheet_name)
 
 
 def validate(values: pd.DataFrame, district_codes: Iterable[str]) -> list[dict[str, Any]]:
@@ -45,7 +56,7 @@ def validate(values: pd.DataFrame, district_codes: Iterable[str]) -> list[dict[s
         form_code, _, version = template_id.partition(".v")
         template = get_template(form_code, int(version))
         assert template is not None
-        spec = next(s for s in template.sheets if s.name == sheet_name)
+        spec = _sheet_spec(template_id, sheet_name)
         for m in spec.measures:
             if m.key not in frame:
                 frame[m.key] = float("nan")
@@ -61,6 +72,7 @@ def validate(values: pd.DataFrame, district_codes: Iterable[str]) -> list[dict[s
 
 def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> list[dict[str, Any]]:
     labels = {m.key: m.label for m in measures}
+    maxima = {m.key: m.max_value for m in measures if m.max_value is not None}
     out: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
     for f in failures.itertuples(index=False):
@@ -74,6 +86,8 @@ def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> li
             row = frame.iloc[i]
             if check.startswith("negative"):
                 rule = "negative"
+            elif check.startswith("above_max"):
+                rule = "above_max"
             elif check.startswith("not_nullable") or "null" in check:
                 rule = "blank_required"
             elif "unknown_district" in check:
@@ -96,6 +110,7 @@ def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> li
                 cell=cell,
                 column=labels.get(column, column),
                 value=value,
+                expected=maxima.get(column, ""),
             )
             out.append(
                 {

@@ -22,6 +22,9 @@ from tasks import build, intake, submissions, validate
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 AS_OF = date(2026, 1, 1)
+# 7 telecom carriers x 24 months + postal carriers (11 in 2019, 10 in 2020) x 12 months
+# + 11 district offices x (2019, 2020-H1, 2020) + the department x 2 years
+DEMO_FILES = 7 * 24 + (11 + 10) * 12 + 11 * 3 + 2
 
 
 def report_figures() -> dict[str, dict[str, str]]:

@@ -10,7 +10,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.nightly import nightly
-from tests.conftest import report_figures
+from tests.conftest import DEMO_FILES, report_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,12 @@ def home(tmp_path, demo_inbox, monkeypatch):
 
 def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_harness, home):
     first = nightly(as_of=date(2026, 1, 1))
-    assert (first.files_total, first.files_new, first.accepted, first.rejected) == (168, 168, 168, 0)
+    assert (first.files_total, first.files_new, first.accepted, first.rejected) == (
+        DEMO_FILES,
+        DEMO_FILES,
+        DEMO_FILES,
+        0,
+    )
     published = home / "warehouse.duckdb"
     assert first.warehouse == str(published)
     assert list((home / ".build").iterdir()) == []  # the build file was renamed into place
@@ -40,19 +45,19 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
         got = dict(
             con.execute(
                 "SELECT indicator_code, value FROM mart.province_indicators WHERE period = '2020' "
-                "AND indicator_code LIKE 'TEL_%'"
+                "AND qualifier = 'exact'"
             ).fetchall()
         )
     finally:
         con.close()
-    expected = {
-        code: float(r["value_2020"]) for code, r in report_figures().items() if code.startswith("TEL_")
+    exact = {
+        code: float(r["value_2020"]) for code, r in report_figures().items() if r["qualifier"] == "exact"
     }
-    assert got == expected
+    assert {code: got.get(code) for code in exact} == exact
 
     # Nothing new the next night: the same figures are republished, and the run is recorded.
     second = nightly(as_of=date(2026, 1, 2))
-    assert (second.files_total, second.files_new) == (168, 0)
+    assert (second.files_total, second.files_new) == (DEMO_FILES, 0)
     con = duckdb.connect(str(published), read_only=True)
     try:
         runs = con.execute("SELECT kind, files_new, status FROM audit.runs ORDER BY started_at").fetchall()
@@ -61,5 +66,5 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
         ).fetchone()[0]
     finally:
         con.close()
-    assert runs == [("nightly", 168, "published"), ("nightly", 0, "published")]
+    assert runs == [("nightly", DEMO_FILES, "published"), ("nightly", 0, "published")]
     assert mobile == 1_294_026

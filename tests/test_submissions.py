@@ -10,7 +10,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import build_home, make_home
+from tests.conftest import DEMO_FILES, build_home, make_home
 
 VNPT_DEC = "vien_thong/2020/12/vnpt_bc_vien_thong_thang_12_2020.xlsx"
 SUBS = "Thuê bao - BTS"
@@ -99,5 +99,5 @@ def test_junk_is_rejected_with_a_reason_and_the_rest_still_loads(messy_home):
     assert cut[0] == "rejected" and "could not be read" in cut[2]
     assert (
         messy_home.execute("SELECT count(*) FROM audit.submissions WHERE status = 'accepted'").fetchone()[0]
-        == 168
-    )  # 167 demo files still current + the correction; the superseded one counts apart
+        == DEMO_FILES
+    )  # the demo files still current, less the superseded one, plus the correction

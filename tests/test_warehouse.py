@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import report_figures
+from tests.conftest import DEMO_FILES, report_figures
 
 TEL_CODES = [code for code in report_figures() if code.startswith("TEL_")]
 
@@ -42,7 +42,7 @@ def test_stocks_are_the_last_month_and_flows_the_sum_of_months(demo_db):
 def test_money_is_converted_from_million_to_billion_vnd(demo_db):
     reported = demo_db.execute(
         "SELECT sum(reported_value) FROM core.fct_reported_values WHERE indicator_code = 'TEL_REVENUE' "
-        "AND month_period LIKE '2020-%'"
+        "AND reported_period LIKE '2020-%'"
     ).fetchone()[0]
     assert reported == 1_656_000  # million VND, as carriers report
     assert province(demo_db, "TEL_REVENUE", "2020")[0] == 1656  # billion VND, as the report states
@@ -93,14 +93,14 @@ def test_appendix_4_reads_like_the_report(demo_db):
 def test_every_demo_file_is_accepted_and_current(demo_db):
     assert demo_db.execute(
         "SELECT status, is_current, count(*) FROM audit.submissions GROUP BY ALL"
-    ).fetchall() == [("accepted", True, 168)]
+    ).fetchall() == [("accepted", True, DEMO_FILES)]
     assert demo_db.execute("SELECT count(*) FROM audit.validation_issues").fetchone()[0] == 0
 
 
 def test_lineage_reaches_the_cell(demo_db):
     row = demo_db.execute(
         "SELECT reporter_code, district_code, sheet, cell, raw_value, value FROM core.fct_reported_values "
-        "WHERE indicator_code = 'TEL_SUBS_FIXED' AND month_period = '2020-12' AND reporter_code = 'VNPT' "
+        "WHERE indicator_code = 'TEL_SUBS_FIXED' AND reported_period = '2020-12' AND reporter_code = 'VNPT' "
         "AND district_code = '688'"
     ).fetchone()
     assert row[2:4] == ("Thuê bao - BTS", "D7")

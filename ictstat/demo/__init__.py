@@ -1,6 +1,6 @@
 """Demo data: a realistic, deterministic inbox whose 2020 province totals reproduce the 2020 report.
 
-One module per kind of reporter (``telecom`` now); each exposes ``write(inbox, rng) -> list[Path]``.
+One module per kind of reporter (telecom and postal carriers, district offices, the department); each exposes ``write(inbox, rng) -> list[Path]``.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from ictstat.demo import telecom
+from ictstat.demo import department, district, postal, telecom
 
 DEFAULT_SEED = 2020
-WRITERS = (telecom,)
+WRITERS = (telecom, postal, district, department)
 
 
 def write_demo_inbox(inbox: Path, seed: int = DEFAULT_SEED) -> list[Path]:

@@ -4,6 +4,7 @@ Two sheet layouts cover the department's forms:
 
 * ``district_table``: one row per district-level unit (code, name) and one column per measure, closed by a
   total row ("Tổng cộng") that is checked against the rows;
+* ``commune_table``: the same for the communes (xã, phường, thị trấn) of the reporting district office;
 * ``indicator_list``: one row per measure ("Chỉ tiêu", unit, value), as in the revenue part of a report.
 
 Every form starts with a cover sheet of label/value pairs (form code, version, reporter, period, who prepared
@@ -19,7 +20,7 @@ from typing import Literal
 from ictstat.text import fold
 
 Kind = Literal["int", "decimal"]
-Layout = Literal["district_table", "indicator_list"]
+Layout = Literal["district_table", "commune_table", "indicator_list"]
 Frequency = Literal["month", "half", "year"]
 
 
@@ -35,6 +36,7 @@ class Measure:
     kind: Kind = "int"
     required: bool = True
     min_value: float | None = 0
+    max_value: float | None = None
     aliases: tuple[str, ...] = ()
 
     def matches(self, text: object) -> bool:

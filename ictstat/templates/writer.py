@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ictstat.reference import District
+from ictstat.reference import Commune, District
 from ictstat.templates.spec import SheetSpec, Template
 
 THIN = Side(style="thin", color="808080")
@@ -50,6 +50,8 @@ class FormData:
     district_values: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     # sheet name -> measure key -> value
     item_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # sheet name -> commune code -> measure key -> value
+    commune_values: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def write_form(
@@ -59,6 +61,7 @@ def write_form(
     data: FormData | None = None,
     reporter_codes: Sequence[str] = (),
     timestamp: datetime | None = None,
+    communes: Sequence[Commune] = (),
 ) -> Path:
     """Write ``template`` to ``path`` (an .xlsx), blank when ``data`` is None.
 
@@ -73,7 +76,13 @@ def write_form(
     for spec in template.sheets:
         ws = wb.create_sheet(spec.name)
         if spec.layout == "district_table":
-            _write_district_table(ws, spec, districts, data)
+            rows = [_Row(d.code, d.full_name) for d in districts]
+            values = data.district_values.get(spec.name, {}) if data else {}
+            _write_unit_table(ws, spec, rows, values, data is None, ("Mã ĐVHC", "Huyện/thị xã/thành phố"))
+        elif spec.layout == "commune_table":
+            rows = [_Row(c.code, c.full_name) for c in communes] or [_Row("", "") for _ in range(20)]
+            values = data.commune_values.get(spec.name, {}) if data else {}
+            _write_unit_table(ws, spec, rows, values, data is None, ("Mã xã", "Xã/phường/thị trấn"))
         else:
             _write_indicator_list(ws, spec, data)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,11 +172,13 @@ def _cover_value(value: Any) -> Any:
     return value
 
 
-def _number_validation(ws: Worksheet, kind: str) -> DataValidation:
+def _number_validation(ws: Worksheet, kind: str, max_value: float | None = None) -> DataValidation:
+    bounded = max_value is not None
     dv = DataValidation(
         type="whole" if kind == "int" else "decimal",
-        operator="greaterThanOrEqual",
+        operator="between" if bounded else "greaterThanOrEqual",
         formula1="0",
+        formula2=f"{max_value:g}" if bounded else None,
         allow_blank=True,
         error="Nhập số không âm / Enter a non-negative number",
         errorTitle="Số liệu không hợp lệ",
@@ -186,46 +197,60 @@ def _title(ws: Worksheet, spec: SheetSpec, width: int) -> None:
         ws.cell(2, 1).alignment = Alignment(horizontal="center")
 
 
-def _write_district_table(
-    ws: Worksheet, spec: SheetSpec, districts: Sequence[District], data: FormData | None
+@dataclass(frozen=True)
+class _Row:
+    code: str
+    name: str
+
+
+def _write_unit_table(
+    ws: Worksheet,
+    spec: SheetSpec,
+    units: Sequence[_Row],
+    values: Mapping[str, Mapping[str, Any]],
+    blank: bool,
+    unit_headers: tuple[str, str],
 ) -> None:
-    headers = ["STT", "Mã ĐVHC", "Huyện/thị xã/thành phố", *[m.label for m in spec.measures]]
+    """One row per district or commune, one column per measure, and a total row."""
+    headers = ["STT", *unit_headers, *[m.label for m in spec.measures]]
     _title(ws, spec, len(headers))
     hr = DISTRICT_TABLE_HEADER_ROW
     for c, text in enumerate(headers, start=1):
         _style(ws.cell(hr, c, text), BOLD, HEADER_FILL)
         ws.cell(hr, c).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    units = ["", "", "", *[f"({m.unit_vi})" for m in spec.measures]]
-    for c, text in enumerate(units, start=1):
+    units_row = ["", "", "", *[f"({m.unit_vi})" for m in spec.measures]]
+    for c, text in enumerate(units_row, start=1):
         _style(
             ws.cell(hr + 1, c, text or None), Font(name="Times New Roman", italic=True, size=11), HEADER_FILL
         )
         ws.cell(hr + 1, c).alignment = Alignment(horizontal="center")
-    values = (data.district_values.get(spec.name, {}) if data else {}) or {}
-    validations = {m.key: _number_validation(ws, m.kind) for m in spec.measures}
+    validations = {m.key: _number_validation(ws, m.kind, m.max_value) for m in spec.measures}
     first = hr + 2
-    for i, d in enumerate(districts):
+    for i, u in enumerate(units):
         r = first + i
         _style(ws.cell(r, 1, i + 1))
-        _style(ws.cell(r, 2, d.code))
-        _style(ws.cell(r, 3, d.full_name))
-        row_values = values.get(d.code, {})
+        for column, text in ((2, u.code), (3, u.name)):
+            label = ws.cell(r, column, text or None)
+            _style(label, NORMAL, None if text else INPUT_FILL)
+            if not text:
+                label.protection = UNLOCKED  # an empty list: the clerk writes the units
+        row_values = values.get(u.code, {})
         for j, m in enumerate(spec.measures):
             cell = ws.cell(r, 4 + j, row_values.get(m.key))
             _style(cell, NORMAL, INPUT_FILL)
             cell.protection = UNLOCKED
             cell.number_format = "#,##0" if m.kind == "int" else "#,##0.0##"
             validations[m.key].add(cell)
-    total_row = first + len(districts)
+    total_row = first + len(units)
     _style(ws.cell(total_row, 1))
     _style(ws.cell(total_row, 2))
     _style(ws.cell(total_row, 3, TOTAL_LABEL), BOLD)
     for j, m in enumerate(spec.measures):
-        col = get_column_letter(4 + j)
-        if data is None:
-            total: Any = f"=SUM({col}{first}:{col}{total_row - 1})"
+        letter = get_column_letter(4 + j)
+        if blank:
+            total: Any = f"=SUM({letter}{first}:{letter}{total_row - 1})"
         else:
-            parts = [values.get(d.code, {}).get(m.key) for d in districts]
+            parts = [values.get(u.code, {}).get(m.key) for u in units]
             nums = [p for p in parts if isinstance(p, (int, float))]
             total = sum(nums) if nums else None
         cell = ws.cell(total_row, 4 + j, total)
@@ -258,7 +283,7 @@ def _write_indicator_list(ws: Worksheet, spec: SheetSpec, data: FormData | None)
         _style(cell, NORMAL, INPUT_FILL)
         cell.protection = UNLOCKED
         cell.number_format = "#,##0" if m.kind == "int" else "#,##0.0##"
-        _number_validation(ws, m.kind).add(cell)
+        _number_validation(ws, m.kind, m.max_value).add(cell)
     _signatures(ws, hr + len(spec.measures) + 2, len(headers))
     ws.column_dimensions["A"].width = 6
     ws.column_dimensions["B"].width = 52

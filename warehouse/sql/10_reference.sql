@@ -21,7 +21,7 @@ SELECT province_code, province_name, district_code, district_name, district_type
 FROM in_ref_districts;
 
 CREATE TABLE ref.reporters AS
-SELECT reporter_code, reporter_kind, province_code, name_vi, name_en,
+SELECT reporter_code, reporter_kind, province_code, district_code, name_vi, name_en,
        CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to
 FROM in_ref_reporters;
 
@@ -35,14 +35,36 @@ SELECT from_unit, to_unit, CAST(factor AS DOUBLE) AS factor FROM in_ref_units
 UNION ALL
 SELECT DISTINCT unit, unit, 1.0 FROM in_ref_indicators;
 
+CREATE TABLE ref.communes AS
+SELECT province_code, district_code, commune_code, commune_name, commune_type,
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to
+FROM in_ref_communes;
+
 CREATE TABLE ref.periods AS
 SELECT period, period_kind, CAST(year AS INTEGER) AS year, CAST(number AS INTEGER) AS number,
-       month_period, CAST(is_last_month AS BOOLEAN) AS is_last_month,
        CAST(months_in_period AS INTEGER) AS months_in_period, CAST(days_in_period AS INTEGER) AS days_in_period,
-       CAST(end_date AS DATE) AS end_date
+       CAST(end_date AS DATE) AS end_date, same_period_last_year
 FROM in_ref_periods;
+
+CREATE TABLE ref.period_rollups AS
+SELECT reported_period, period, CAST(is_last_part AS BOOLEAN) AS is_last_part, CAST(parts AS INTEGER) AS parts
+FROM in_ref_period_rollups;
 
 CREATE TABLE ref.appendix_lines AS
 SELECT appendix, appendix_title_vi, appendix_title_en, CAST(line_order AS INTEGER) AS line_order, line_no,
        indicator_code, label_vi
 FROM in_ref_appendix_lines;
+
+CREATE TABLE ref.derived_indicators AS
+SELECT indicator_code, method, expression, note FROM in_ref_derived_indicators;
+
+CREATE TABLE ref.reconciliation_rules AS
+SELECT rule_id, lhs, operator, rhs, CAST(tolerance AS DOUBLE) AS tolerance, tolerance_kind, description_vi,
+       description_en
+FROM in_ref_reconciliation_rules;
+
+CREATE TABLE ref.plan_targets AS
+SELECT code AS target_code, CAST(target_year AS INTEGER) AS target_year, comparator,
+       CAST(value AS DOUBLE) AS target_value, unit, description_vi, description_en, related_indicator, measured_by,
+       measure, CAST(baseline_year AS INTEGER) AS baseline_year, measurement_note
+FROM in_ref_plan_targets;

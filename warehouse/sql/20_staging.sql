@@ -10,5 +10,5 @@ FROM in_submissions;
 
 CREATE TABLE staging.stg_reported_values AS
 SELECT submission_id, template_id, sheet, sheet_spec, cell, CAST(excel_row AS INTEGER) AS excel_row,
-       district_code, measure, indicator_code, unit, raw_value, CAST(value AS DOUBLE) AS value, qualifier
+       district_code, commune_code, measure, indicator_code, unit, raw_value, CAST(value AS DOUBLE) AS value, qualifier
 FROM in_values;

@@ -4,13 +4,12 @@ CREATE SCHEMA IF NOT EXISTS mart;
 
 CREATE TABLE mart.carrier_indicators AS
 WITH cur AS (
-    SELECT indicator_code, period, period_kind, year, province_code, reporter_code, reporter_kind,
-           round(sum(value), 6) AS value, unit,
-           combined_qualifier(qualifier) AS qualifier,
+    SELECT indicator_code, period, period_kind, province_code, reporter_code, reporter_kind,
+           round(sum(value), 6) AS value, unit, combined_qualifier(qualifier) AS qualifier,
            max(months_reported) AS months_reported, max(months_in_period) AS months_in_period
     FROM core.fct_reporter_district_periods
     WHERE reporter_kind IN ('telecom_carrier', 'postal_carrier')
-    GROUP BY indicator_code, period, period_kind, year, province_code, reporter_code, reporter_kind, unit
+    GROUP BY indicator_code, period, period_kind, province_code, reporter_code, reporter_kind, unit
 )
 SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.reporter_code AS carrier_code,
        c.reporter_kind AS carrier_kind, c.value, c.unit, c.qualifier,
@@ -19,22 +18,19 @@ SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.reporter_co
        round(c.value - p.value, 6) AS yoy_change_abs,
        c.months_reported, c.months_in_period, c.months_reported = c.months_in_period AS is_complete
 FROM cur c
-LEFT JOIN ref.periods cp ON cp.period = c.period AND cp.is_last_month
-LEFT JOIN ref.periods pp ON pp.period_kind = cp.period_kind AND pp.number = cp.number
-                         AND pp.year = cp.year - 1 AND pp.is_last_month
+JOIN ref.periods cp ON cp.period = c.period
 LEFT JOIN cur p ON p.indicator_code = c.indicator_code AND p.reporter_code = c.reporter_code
-               AND p.period = pp.period
+               AND p.period = cp.same_period_last_year
 ORDER BY c.indicator_code, c.reporter_code, c.period;
 
 CREATE TABLE mart.district_indicators AS
 WITH cur AS (
-    SELECT indicator_code, period, period_kind, year, province_code, district_code,
-           round(sum(value), 6) AS value, unit,
-           combined_qualifier(qualifier) AS qualifier,
+    SELECT indicator_code, period, period_kind, province_code, district_code,
+           round(sum(value), 6) AS value, unit, combined_qualifier(qualifier) AS qualifier,
            count(DISTINCT reporter_code) AS reporters
     FROM core.fct_reporter_district_periods
     WHERE district_code IS NOT NULL
-    GROUP BY indicator_code, period, period_kind, year, province_code, district_code, unit
+    GROUP BY indicator_code, period, period_kind, province_code, district_code, unit
 )
 SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.district_code, d.district_name,
        d.district_type, c.value, c.unit, c.qualifier, p.value AS previous_year_value,
@@ -42,71 +38,93 @@ SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.district_co
        round(c.value - p.value, 6) AS yoy_change_abs,
        c.reporters
 FROM cur c
-LEFT JOIN ref.periods cp ON cp.period = c.period AND cp.is_last_month
+JOIN ref.periods cp ON cp.period = c.period
 LEFT JOIN ref.districts d ON d.district_code = c.district_code AND d.province_code = c.province_code
                           AND cp.end_date BETWEEN d.valid_from AND coalesce(d.valid_to, DATE '9999-12-31')
-LEFT JOIN ref.periods pp ON pp.period_kind = cp.period_kind AND pp.number = cp.number
-                         AND pp.year = cp.year - 1 AND pp.is_last_month
 LEFT JOIN cur p ON p.indicator_code = c.indicator_code AND p.district_code = c.district_code
-               AND p.period = pp.period
+               AND p.period = cp.same_period_last_year
 ORDER BY c.indicator_code, c.district_code, c.period;
 
 CREATE TABLE mart.province_indicators AS
-WITH summed AS (
-    SELECT indicator_code, period, period_kind, year, province_code,
-           round(sum(value), 6) AS value, unit,
-           combined_qualifier(qualifier) AS qualifier,
-           count(DISTINCT reporter_code) AS reporters
-    FROM core.fct_reporter_district_periods
-    GROUP BY indicator_code, period, period_kind, year, province_code, unit
-),
-enterprises AS (
-    -- Active enterprises: carriers with a current submission for any month of the period.
-    SELECT CASE rep.reporter_kind WHEN 'telecom_carrier' THEN 'TEL_ENTERPRISES'
-                                  ELSE 'POS_ENTERPRISES' END AS indicator_code,
-           p.period, p.period_kind, p.year, rep.province_code,
-           CAST(count(DISTINCT s.reporter_code) AS DOUBLE) AS value, 'enterprises' AS unit, 'exact' AS qualifier,
-           count(DISTINCT s.reporter_code) AS reporters
-    FROM audit.submissions s
-    JOIN ref.reporters rep ON rep.reporter_code = s.reporter_code
-    JOIN ref.periods p ON p.month_period = s.period
-    WHERE s.is_current AND rep.reporter_kind IN ('telecom_carrier', 'postal_carrier')
-    GROUP BY rep.reporter_kind, p.period, p.period_kind, p.year, rep.province_code
-),
-cur AS (
-    SELECT * FROM summed
-    UNION ALL
-    SELECT e.* FROM enterprises e JOIN ref.indicators i USING (indicator_code)
-)
 SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.value, c.unit, c.qualifier,
        p.value AS previous_year_value,
        round(100 * (c.value / nullif(p.value, 0) - 1), 4) AS yoy_change_pct,
        round(c.value - p.value, 6) AS yoy_change_abs,
        c.reporters
-FROM cur c
-LEFT JOIN ref.periods cp ON cp.period = c.period AND cp.is_last_month
-LEFT JOIN ref.periods pp ON pp.period_kind = cp.period_kind AND pp.number = cp.number
-                         AND pp.year = cp.year - 1 AND pp.is_last_month
-LEFT JOIN cur p ON p.indicator_code = c.indicator_code AND p.province_code = c.province_code
-               AND p.period = pp.period
+FROM core.fct_province_periods c
+JOIN ref.periods cp ON cp.period = c.period
+LEFT JOIN core.fct_province_periods p ON p.indicator_code = c.indicator_code
+     AND p.province_code = c.province_code AND p.period = cp.same_period_last_year
 ORDER BY c.indicator_code, c.period;
 
 -- The report's appendices as a person reads them: one row per line, previous year, this year, change.
 CREATE TABLE mart.appendix_lines AS
 SELECT a.appendix, a.appendix_title_vi, y.year AS report_year, a.line_order, a.line_no, a.label_vi,
        a.indicator_code, i.unit_vi, p.previous_year_value, p.value, p.yoy_change_pct, p.yoy_change_abs,
-       p.qualifier, p.province_code
+       p.qualifier, y.province_code
+FROM ref.appendix_lines a
+LEFT JOIN ref.indicators i USING (indicator_code)  -- section headings have no indicator
+CROSS JOIN (SELECT DISTINCT year, province_code FROM core.fct_province_periods WHERE period_kind = 'year') y
+LEFT JOIN mart.province_indicators p ON p.indicator_code = a.indicator_code AND p.period = CAST(y.year AS VARCHAR)
+      AND p.province_code = y.province_code
+ORDER BY a.appendix, y.year, a.line_order;
+
+-- District breakdowns of the appendices (Phụ lục 2: radio and receivers, 3a: postal points, 4: telecom).
+CREATE TABLE mart.appendix_district_lines AS
+SELECT a.appendix, y.year AS report_year, a.line_order, a.label_vi, a.indicator_code, i.unit_vi,
+       d.district_code, d.district_name, d.district_type, di.value, di.previous_year_value, di.yoy_change_pct
 FROM ref.appendix_lines a
 JOIN ref.indicators i USING (indicator_code)
 CROSS JOIN (SELECT DISTINCT year FROM ref.periods) y
-LEFT JOIN mart.province_indicators p ON p.indicator_code = a.indicator_code AND p.period = CAST(y.year AS VARCHAR)
-WHERE y.year IN (SELECT DISTINCT CAST(period AS INTEGER) FROM mart.province_indicators WHERE period_kind = 'year')
-ORDER BY a.appendix, y.year, a.line_order;
+JOIN ref.districts d ON make_date(y.year, 12, 31) BETWEEN d.valid_from AND coalesce(d.valid_to, DATE '9999-12-31')
+JOIN mart.district_indicators di ON di.indicator_code = a.indicator_code AND di.district_code = d.district_code
+     AND di.period = CAST(y.year AS VARCHAR)
+ORDER BY a.appendix, y.year, a.line_order, d.district_code;
+
+-- One view per appendix, columns named as the printed table reads (filter on nam = the report year).
+CREATE VIEW mart.appendix_press AS
+SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       qualifier, indicator_code
+FROM mart.appendix_lines
+WHERE appendix = 'PL2'
+ORDER BY report_year, line_order;
+
+CREATE VIEW mart.appendix_postal AS
+SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       qualifier, indicator_code
+FROM mart.appendix_lines
+WHERE appendix = 'PL3'
+ORDER BY report_year, line_order;
 
 CREATE VIEW mart.appendix_telecom AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao,
-       round(yoy_change_pct, 1) AS tang_giam_pct, indicator_code
+       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       qualifier, indicator_code
 FROM mart.appendix_lines
 WHERE appendix = 'PL4'
 ORDER BY report_year, line_order;
+
+CREATE VIEW mart.appendix_it AS
+SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       qualifier, indicator_code
+FROM mart.appendix_lines
+WHERE appendix = 'PL5'
+ORDER BY report_year, line_order;
+
+CREATE VIEW mart.appendix_inspection AS
+SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       qualifier, indicator_code
+FROM mart.appendix_lines
+WHERE appendix = 'PL6'
+ORDER BY report_year, line_order;
+
+CREATE VIEW mart.appendix_districts AS
+SELECT appendix AS phu_luc, report_year AS nam, district_code AS ma_huyen,
+       upper(left(district_type, 1)) || substr(district_type, 2) || ' ' || district_name AS huyen, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
+       value AS gia_tri, previous_year_value AS nam_truoc, indicator_code
+FROM mart.appendix_district_lines
+ORDER BY appendix, report_year, line_order, district_code;
