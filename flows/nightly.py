@@ -52,6 +52,7 @@ def nightly(as_of: date | None = None, kind: str = "nightly") -> steps.RunSummar
         logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
         parsed = steps.read_and_parse(sightings, settings, run_date)
         batch = steps.validate_batch(parsed, settings)
+        written = steps.feedback_workbooks(batch, new, settings)
         status = batch.submissions["intake_status"].value_counts()
         run.update(
             status="published",
@@ -68,7 +69,8 @@ def nightly(as_of: date | None = None, kind: str = "nightly") -> steps.RunSummar
         superseded = steps.superseded_count(build_path)
         published = steps.publish_warehouse(build_path, settings)
         steps.record_run(settings, run)
-    summary = steps.summarize(run, batch, len(new), published, superseded)
+    steps.refresh_appendix_workbook(settings, run_date)
+    summary = steps.summarize(run, batch, len(new), published, superseded, settings.feedback, len(written))
     steps.report(summary, batch)
     logger.info(
         "published %s: %d accepted, %d rejected, %d duplicate(s), %d superseded",

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
-from ictstat import __version__, reference
+from ictstat import __version__, export, reference
 from ictstat.settings import Settings
-from tasks import build, intake, publish, submissions, validate
+from tasks import build, feedback, intake, publish, submissions, validate
 from tasks.intake import Sighting
 
 RUNS_LOG = "runs.jsonl"
@@ -41,6 +41,8 @@ class RunSummary:
     superseded: int
     issues: int
     warehouse: str
+    feedback_dir: str = ""
+    feedback_written: int = 0
     status: str = "published"
 
 
@@ -70,7 +72,19 @@ def validate_batch(batch: submissions.ParsedBatch, settings: Settings) -> submis
     """Pandera schemas over all submissions of each sheet type at once; decide each submission's status."""
     codes = [d.code for d in reference.all_districts() if d.province_code == settings.province_code]
     issues = validate.validate(batch.values, codes)
+    issues += validate.plausibility_warnings(batch.values, batch.submissions)
     return submissions.decide_status(batch, issues)
+
+
+@task(name="feedback workbooks", cache_policy=NONE)
+def feedback_workbooks(
+    batch: submissions.ParsedBatch, new: Sequence[Sighting], settings: Settings, rewrite_all: bool = False
+) -> list[Path]:
+    """A marked copy of every newly received file that has issues, for the clerk who sent it."""
+    ids = set(batch.submissions["submission_id"]) if rewrite_all else {s.submission_id for s in new}
+    subs = batch.submissions[batch.submissions["submission_id"].isin(ids)]
+    issues = batch.issues[batch.issues["submission_id"].isin(ids)]
+    return feedback.write_feedback(subs, issues, settings.archive, settings.feedback)
 
 
 @task(name="build warehouse", cache_policy=NONE)
@@ -94,6 +108,20 @@ def build_warehouse(
 def publish_warehouse(build_path: Path, settings: Settings) -> Path:
     """Swap the new warehouse in by atomic rename."""
     return publish.publish(build_path, settings.warehouse_path)
+
+
+@task(name="appendix workbook", cache_policy=NONE)
+def refresh_appendix_workbook(settings: Settings, run_date: date) -> Path | None:
+    """Rewrite the appendix workbook of the latest year that is over and has figures (never fails the run)."""
+    logger = get_run_logger()
+    year = export.latest_complete_year(settings.warehouse_path, run_date)
+    if year is None:
+        return None
+    try:
+        return export.export_appendix_workbook(settings.warehouse_path, year, settings.exports)
+    except Exception as exc:  # the published warehouse is what matters; the workbook can be redone by hand
+        logger.warning("appendix workbook for %s not refreshed: %s", year, exc)
+        return None
 
 
 @task(name="run report", cache_policy=NONE)
@@ -122,8 +150,15 @@ def report(summary: RunSummary, batch: submissions.ParsedBatch) -> None:
         )
 
 
-def summarize(run: dict[str, Any], batch: submissions.ParsedBatch, files_new: int, warehouse: Path,
-              superseded: int) -> RunSummary:  # fmt: skip
+def summarize(
+    run: dict[str, Any],
+    batch: submissions.ParsedBatch,
+    files_new: int,
+    warehouse: Path,
+    superseded: int,
+    feedback_dir: Path | None = None,
+    feedback_written: int = 0,
+) -> RunSummary:
     status = batch.submissions["intake_status"].value_counts()
     return RunSummary(
         run_id=run["run_id"],
@@ -139,6 +174,8 @@ def summarize(run: dict[str, Any], batch: submissions.ParsedBatch, files_new: in
         superseded=superseded,
         issues=len(batch.issues),
         warehouse=str(warehouse),
+        feedback_dir=str(feedback_dir or ""),
+        feedback_written=feedback_written,
     )
 
 
@@ -157,6 +194,7 @@ def summary_markdown(summary: RunSummary, batch: submissions.ParsedBatch) -> str
         f"| superseded by a newer file | {summary.superseded} |",
         "",
         f"Warehouse: `{summary.warehouse}`",
+        f"Feedback workbooks for clerks: `{summary.feedback_dir}` ({summary.feedback_written} written this run)",
     ]
     rejected = batch.submissions[batch.submissions["intake_status"] == "rejected"]
     if not rejected.empty:

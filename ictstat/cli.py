@@ -28,9 +28,19 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 def demo_data(
     force: Annotated[bool, typer.Option(help="Write even if the inbox already holds files.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the demo generator (same seed, same bytes).")] = 2020,
+    messy: Annotated[
+        bool,
+        typer.Option(
+            help="Write the files as clerks send them: letterheads, retyped headers, numbers as text, .xls and "
+            ".ods, meaningless names, copies sent twice. The figures stay the same."
+        ),
+    ] = False,
 ) -> None:
-    """Write the demo inbox: monthly reports of the 7 telecom carriers for 2019-2020."""
+    """Write the demo inbox: 2019-2020 reports of every reporter, reproducing the 2020 report."""
+    import tempfile
+
     from ictstat.demo import write_demo_inbox
+    from ictstat.demo.messy import rewrite_inbox
     from ictstat.settings import load_settings
 
     settings = load_settings()
@@ -39,7 +49,12 @@ def demo_data(
             f"[yellow]{settings.inbox} already holds files; use --force to write the demo anyway.[/]"
         )
         raise typer.Exit(0)
-    written = write_demo_inbox(settings.inbox, seed)
+    if messy:
+        with tempfile.TemporaryDirectory() as clean:
+            write_demo_inbox(Path(clean), seed)
+            written = rewrite_inbox(Path(clean), settings.inbox, seed=seed)
+    else:
+        written = write_demo_inbox(settings.inbox, seed)
     console.print(f"Wrote {len(written)} demo files under {settings.inbox}")
 
 
@@ -92,7 +107,7 @@ def demo() -> None:
 
     settings = load_settings()
     if not _has_files(settings.inbox):
-        demo_data(force=False, seed=2020)
+        demo_data(force=False, seed=2020, messy=False)
     run(as_of=None)
     appendix(year=2020, code="PL4")
     console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
@@ -138,6 +153,59 @@ def templates(
             continue
         path = write_form(t, folder / f"{t.file_stem}.xlsx", districts, reporter_codes=codes)
         console.print(f"{t.template_id}: {t.title} -> {path}")
+
+
+@app.command()
+def export(
+    year: Annotated[int | None, typer.Option(help="Report year of the appendix workbook.")] = None,
+    parquet: Annotated[
+        bool, typer.Option("--parquet", help="Also write every mart table as Parquet.")
+    ] = False,
+) -> None:
+    """Write the appendix workbook (Phụ lục 2-6, charts, reconciliation, targets) and optionally Parquet."""
+    from ictstat.export import export_appendix_workbook, export_parquet
+    from ictstat.settings import load_settings
+
+    settings = load_settings()
+    warehouse = _published(settings.warehouse_path)
+    if year is None and not parquet:
+        console.print(
+            "[red]Say what to export: --year 2020 for the appendix workbook, --parquet for the marts.[/]"
+        )
+        raise typer.Exit(2)
+    if year is not None:
+        try:
+            path = export_appendix_workbook(warehouse, year, settings.exports)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+        console.print(f"Appendix workbook: {path}")
+    if parquet:
+        paths = export_parquet(warehouse, settings.exports)
+        console.print(f"Parquet: {len(paths)} files in {paths[0].parent if paths else settings.exports}")
+
+
+@app.command()
+def docs(
+    out: Annotated[
+        Path | None, typer.Option(help="Markdown file to write (default: $ICTSTAT_HOME/exports/).")
+    ] = None,
+) -> None:
+    """Write the data dictionary (Markdown), generated from the published warehouse itself."""
+    from ictstat.dictionary import write_data_dictionary
+    from ictstat.settings import load_settings
+
+    settings = load_settings()
+    warehouse = _published(settings.warehouse_path)
+    path = write_data_dictionary(warehouse, out or settings.exports / "tu_dien_du_lieu.md")
+    console.print(f"Data dictionary: {path}")
+
+
+def _published(path: Path) -> Path:
+    if not path.exists():
+        console.print(f"[red]No warehouse at {path}; run `ictstat run` first.[/]")
+        raise typer.Exit(1)
+    return path
 
 
 def _relative(path: Path) -> str:

@@ -119,6 +119,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không đọc được tệp: {value}. Hãy lưu lại bằng Excel (.xlsx) và gửi lại.",
         "The file could not be read: {value}. Save it again in Excel (.xlsx) and resend it.",
     ),
+    "password_protected": (
+        "Tệp được đặt mật khẩu nên không đọc được. Hãy bỏ mật khẩu (File > Info > Protect Workbook) rồi gửi lại.",
+        "The file is password-protected and cannot be read. Remove the password (File > Info > Protect "
+        "Workbook) and resend it.",
+    ),
+    "part_exceeds_whole": (
+        "Ô {cell} (sheet '{sheet}', '{column}'): {value} lớn hơn tổng của nó '{expected}' ({whole}).",
+        "Cell {cell} (sheet '{sheet}', '{column}'): {value} is larger than its whole '{expected}' ({whole}).",
+    ),
+    "unusual_jump": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): {value} thay đổi {change} so với kỳ trước ({expected}). "
+        "Vui lòng kiểm tra lại.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): {value} changed by {change} against the previous "
+        "period ({expected}). Please check.",
+    ),
+    "blank_in_filled_column": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): ô trống trong khi các dòng khác của cột có số liệu.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): blank while other rows of the column have figures.",
+    ),
     "not_a_spreadsheet": (
         "Tệp không phải bảng tính Excel (.xlsx, .xlsm, .xls, .ods).",
         "The file is not a spreadsheet (.xlsx, .xlsm, .xls, .ods).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pandas as pd
 import pandera.pandas as pa
 
 from ictstat.templates.spec import SheetSpec, Template
@@ -47,11 +48,23 @@ def sheet_schema(template: Template, spec: SheetSpec, district_codes: Iterable[s
     elif spec.layout == "commune_table":
         columns["commune_code"] = pa.Column(str, pa.Check.str_matches(r"^\d{5}$"), nullable=False)
         unique.append("commune_code")
+    checks = [_part_of_whole_check(pw.parts, pw.whole) for pw in spec.parts_of_whole]
     return pa.DataFrameSchema(
         columns,
+        checks=checks,
         unique=unique,
         strict=False,  # cell__<measure> and excel_row columns ride along
         name=f"{template.template_id}:{spec.name}",
         description=f"{template.title} / {spec.title}",
         coerce=False,
     )
+
+
+def _part_of_whole_check(parts: tuple[str, ...], whole: str) -> pa.Check:
+    """Row-wise: the parts add up to no more than the whole (rows missing a figure are not judged here)."""
+
+    def holds(df: pd.DataFrame) -> pd.Series:
+        missing = df[[*parts, whole]].isna().any(axis=1)
+        return missing | (df[list(parts)].sum(axis=1) <= df[whole] + 1e-9)
+
+    return pa.Check(holds, error=f"part_exceeds_whole|{'+'.join(parts)}|{whole}")

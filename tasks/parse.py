@@ -62,6 +62,9 @@ VALUE_LABELS = {
 }
 UNIT_LABELS = {"don vi tinh", "dvt"}
 TOTAL_WORDS = ("tong cong", "tong so", "cong", "tong")
+# Sheets ictstat itself adds to a feedback copy: a clerk who fixes and resends that copy must not have the
+# list of issues read as data.
+IGNORED_SHEETS = {"loi can sua"}
 STOP_WORDS = (
     "nguoi lap bieu",
     "nguoi lap",
@@ -268,9 +271,12 @@ def _check_cover(
 
 
 def _find_sheet(wb: RawWorkbook, spec: SheetSpec) -> RawSheet | None:
+    """The sheet holding this part of the form: by name first, then by its header row; visible sheets before
+    hidden ones (a hidden sheet is often last month's copy or a scratch sheet)."""
     names = {fold(spec.name), *(fold(a) for a in spec.aliases)}
-    by_name = [s for s in wb.sheets if fold(s.name) in names]
-    for sheet in by_name + [s for s in wb.sheets if s not in by_name]:
+    candidates = [s for s in wb.sheets if fold(s.name) not in IGNORED_SHEETS]
+    ordered = sorted(candidates, key=lambda s: (fold(s.name) not in names, not s.visible))
+    for sheet in ordered:
         if _locate_header(sheet, spec) is not None:
             return sheet
     return None
@@ -416,6 +422,8 @@ def _parse_unit_table(
     sums: dict[str, float] = {k: 0.0 for k in header.measure_cols}
     unreadable: set[str] = set()  # columns with a cell that did not parse: their total proves nothing
     totals: dict[str, tuple[int, Any]] = {}
+    blanks: dict[str, list[str]] = {k: [] for k in header.measure_cols}
+    filled: dict[str, int] = dict.fromkeys(header.measure_cols, 0)
     for r in range(header.row + 1, len(sheet.rows)):
         row = sheet.rows[r]
         if _is_stop_row(row):
@@ -449,11 +457,23 @@ def _parse_unit_table(
                 unreadable.add(key)
                 continue
             sums[key] += parsed.value or 0.0
+            if parsed.value is None:
+                blanks[key].append(a1(r, c))
+            else:
+                filled[key] += 1
             out.values.append(
                 _value_row(
                     sheet.name, spec, r, c, unit.district_code, measure, raw, parsed, unit.commune_code
                 )
             )
+    if isinstance(units, _DistrictRows):
+        # A carrier leaves a whole column blank for a service it does not offer; a column blank in a few
+        # districts only is more likely an omission.
+        for key, blank_cells in blanks.items():
+            m = spec.measure(key)
+            if filled[key] and not m.required:
+                for cell in blank_cells:
+                    out.add("blank_in_filled_column", "warning", sheet.name, cell, m.label)
     if seen:
         for u in units.expected():
             if u.code not in seen:

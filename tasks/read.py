@@ -7,7 +7,9 @@ file can unpack to millions of rows.
 
 from __future__ import annotations
 
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,19 +64,45 @@ def sniff_format(path: Path) -> str | None:
     return None
 
 
-def check_unpacked_size(path: Path, limit: int) -> int:
-    """Sum of the zip members' declared sizes; raises ReadError above ``limit`` (nothing is unpacked)."""
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:?[A-Z]*(\d*)"')
+
+
+def check_zip_before_reading(path: Path, max_unpacked: int, max_rows: int) -> int:
+    """Check what a zip-based workbook declares before anything is unpacked.
+
+    The sum of the members' declared sizes must stay under ``max_unpacked`` (a 200 KB file can unpack to
+    1.2 GB), and every worksheet's declared dimension (``<dimension ref="A1:D8000000"/>``, in the first bytes of
+    the sheet) under ``max_rows``. Returns the declared unpacked size.
+    """
     try:
         with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            total = sum(info.file_size for info in infos)
+            if total > max_unpacked:
+                raise ReadError("too_large", f"{total:,} bytes unpacked", f"{max_unpacked:,} bytes")
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with zf.open(info) as fh:
+                        head = fh.read(4096)
+                    m = _DIMENSION.search(head)
+                    if m and m.group(1) and int(m.group(1)) > max_rows:
+                        sheet = info.filename.rsplit("/", 1)[-1]
+                        raise ReadError(
+                            "too_large", f"{sheet} declares {int(m.group(1)):,} rows", f"{max_rows:,} rows"
+                        )
     except zipfile.BadZipFile as exc:
         raise ReadError("unreadable", f"corrupt or truncated zip ({exc})") from exc
-    if total > limit:
-        raise ReadError("too_large", f"{total:,} bytes unpacked", f"{limit:,} bytes")
-    if "EncryptedPackage" in names:
-        raise ReadError("unreadable", "the workbook is password-protected")
+    except (OSError, zlib.error, EOFError) as exc:
+        raise ReadError("unreadable", f"corrupt or truncated zip ({exc})") from exc
     return total
+
+
+def is_encrypted_ole(path: Path) -> bool:
+    """An .xlsx saved with a password is not a zip but an OLE container holding an "EncryptedPackage" stream;
+    its directory names it in UTF-16. (A password-protected legacy .xls is refused by calamine itself.)"""
+    with path.open("rb") as fh:
+        data = fh.read(1 << 20)
+    return "EncryptedPackage".encode("utf-16-le") in data
 
 
 def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWorkbook:
@@ -83,7 +111,9 @@ def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWork
     if kind is None:
         raise ReadError("not_a_spreadsheet", path.suffix)
     if kind == "zip":
-        check_unpacked_size(path, max_unpacked_bytes)
+        check_zip_before_reading(path, max_unpacked_bytes, max_rows)
+    elif is_encrypted_ole(path):
+        raise ReadError("password_protected")
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several error types for damaged files

@@ -182,7 +182,7 @@ def reconciliation_sql(rules: Iterable[Mapping[str, str]], known_codes: Iterable
         selects.append(
             f"""SELECT {_quote(r["rule_id"])} AS rule_id, period, period_kind, province_code, lhs, rhs,
        CASE WHEN lhs IS NULL OR rhs IS NULL THEN 'no_data' WHEN {test} THEN 'holds' ELSE 'mismatch' END AS status,
-       round(lhs - rhs, 6) AS difference, {_quote(op)} AS operator, {tol!r} AS tolerance,
+       round(lhs - rhs, 6) AS difference, {_quote(op)} AS operator, CAST({tol!r} AS DOUBLE) AS tolerance,
        {_quote(kind)} AS tolerance_kind, {_quote(r["lhs"] + " " + op + " " + r["rhs"])} AS expression,
        {_quote(r["description_vi"])} AS description_vi, {_quote(r["description_en"])} AS description_en
 FROM (

@@ -70,9 +70,9 @@ def parse_sightings(
         first_of[s.sha256] = s
         parsed, failure = _parse_one(s, archive, province_code, today, max_unpacked_bytes, max_rows)
         if failure is not None:
-            vi, en = failure
+            rule, vi, en = failure
             row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
-            issues.append(_issue(s.submission_id, "", "", "", "", "unreadable", "error", vi, en))
+            issues.append(_issue(s.submission_id, "", "", "", "", rule, "error", vi, en))
             subs.append(row)
             continue
         assert parsed is not None
@@ -101,16 +101,20 @@ def parse_sightings(
 
 def _parse_one(
     s: Sighting, archive: Path, province_code: str, today: date, max_unpacked: int, max_rows: int
-) -> tuple[ParsedSubmission | None, tuple[str, str] | None]:
+) -> tuple[ParsedSubmission | None, tuple[str, str, str] | None]:
+    """The parsed file, or (rule, Vietnamese reason, English reason) when it cannot be read at all."""
     if not s.archive_path:
-        return None, render("too_large", value=f"{s.size_bytes:,} bytes", expected="ICTSTAT_MAX_FILE_BYTES")
+        return None, (
+            "too_large",
+            *render("too_large", value=f"{s.size_bytes:,} bytes", expected="ICTSTAT_MAX_FILE_BYTES"),
+        )
     path = archive / s.archive_path
     if s.extension not in SPREADSHEET_EXTENSIONS and s.extension not in (".bin", ""):
-        return None, render("not_a_spreadsheet")
+        return None, ("not_a_spreadsheet", *render("not_a_spreadsheet"))
     try:
         wb = read_workbook(path, max_unpacked, max_rows)
     except ReadError as err:
-        return None, render(err.rule, value=err.detail, expected=err.expected)
+        return None, (err.rule, *render(err.rule, value=err.detail, expected=err.expected))
     return parse_workbook(wb, province_code, today), None
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import pandera.errors as pa_errors
 
+from ictstat import reference
 from ictstat.messages import render
-from ictstat.templates import get_template
+from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
 
@@ -70,6 +71,23 @@ def validate(values: pd.DataFrame, district_codes: Iterable[str]) -> list[dict[s
     return issues
 
 
+def _rule_of(check: str) -> str:
+    """The issue rule behind a Pandera check name (checks are named ``rule|details`` in schemas/forms.py)."""
+    for prefix, rule in (
+        ("negative", "negative"),
+        ("above_max", "above_max"),
+        ("part_exceeds_whole", "part_exceeds_whole"),
+        ("unknown_district", "unknown_district"),
+    ):
+        if check.startswith(prefix):
+            return rule
+    if "null" in check:
+        return "blank_required"
+    if "unique" in check or "duplicate" in check:
+        return "duplicate_commune" if "commune_code" in check else "duplicate_district"
+    return "not_a_number"
+
+
 def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> list[dict[str, Any]]:
     labels = {m.key: m.label for m in measures}
     maxima = {m.key: m.max_value for m in measures if m.max_value is not None}
@@ -77,57 +95,53 @@ def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> li
     seen: set[tuple[Any, ...]] = set()
     for f in failures.itertuples(index=False):
         idx = f.index
-        column = f.column if isinstance(f.column, str) else ""
-        check = str(f.check)
         if idx is None or pd.isna(idx):
             continue
-        rows = [int(idx)] if not isinstance(idx, (list, tuple)) else [int(i) for i in idx]
-        for i in rows:
-            row = frame.iloc[i]
-            if check.startswith("negative"):
-                rule = "negative"
-            elif check.startswith("above_max"):
-                rule = "above_max"
-            elif check.startswith("not_nullable") or "null" in check:
-                rule = "blank_required"
-            elif "unknown_district" in check:
-                rule = "unknown_district"
-            elif "unique" in check or "duplicate" in check:
-                rule = "duplicate_district"
-            else:
-                rule = "invalid_value"
-            cell = row.get(f"cell__{column}", "") if column in labels else ""
-            if not isinstance(cell, str):
-                cell = ""
-            key = (row["submission_id"], row["sheet"], cell, column, rule)
-            if key in seen:
-                continue
-            seen.add(key)
-            value = row.get(column, "") if column else ""
-            vi, en = render(
-                rule if rule != "invalid_value" else "not_a_number",
-                sheet=row["sheet"],
-                cell=cell,
-                column=labels.get(column, column),
-                value=value,
-                expected=maxima.get(column, ""),
-            )
-            out.append(
-                {
-                    "submission_id": row["submission_id"],
-                    "sheet": row["sheet"],
-                    "cell": cell,
-                    "column": labels.get(column, column),
-                    "value": ""
-                    if value is None or (isinstance(value, float) and pd.isna(value))
-                    else str(value),
-                    "rule": rule,
-                    "severity": "error",
-                    "message_vi": vi,
-                    "message_en": en,
-                }
-            )
+        check = str(f.check)
+        rule = _rule_of(check)
+        column = f.column if isinstance(f.column, str) else ""
+        extra: dict[str, Any] = {"expected": maxima.get(column, "")}
+        row = frame.iloc[int(idx)]
+        value = row.get(column, "") if column else ""
+        if rule == "part_exceeds_whole":
+            # the issue points at the first part; the message names the whole and its value
+            _, parts_text, whole = check.split("|")
+            parts = parts_text.split("+")
+            column = parts[0]
+            value = float(sum(row[p] for p in parts))
+            extra = {"expected": labels.get(whole, whole), "whole": _plain(row[whole])}
+        cell = row.get(f"cell__{column}", "") if column in labels else ""
+        cell = cell if isinstance(cell, str) else ""
+        if rule == "blank_required" and not cell:
+            continue  # the whole line or column is missing: the parser already said so, naming it
+        key = (row["submission_id"], row["sheet"], cell, column, rule)
+        if key in seen:
+            continue
+        seen.add(key)
+        vi, en = render(rule, sheet=row["sheet"], cell=cell, column=labels.get(column, column), value=_plain(value),
+                        **extra)  # fmt: skip
+        out.append(
+            {
+                "submission_id": row["submission_id"],
+                "sheet": row["sheet"],
+                "cell": cell,
+                "column": labels.get(column, column),
+                "value": _plain(value),
+                "rule": rule,
+                "severity": "error",
+                "message_vi": vi,
+                "message_en": en,
+            }
+        )
     return out
+
+
+def _plain(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def group_by_submission(issues: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -135,3 +149,54 @@ def group_by_submission(issues: list[dict[str, Any]]) -> dict[str, list[dict[str
     for i in issues:
         grouped[i["submission_id"]].append(i)
     return grouped
+
+
+JUMP_RATIO = 0.5  # a stock moving by more than half in a month is worth a second look
+JUMP_MIN_ABS = 10  # ... unless it is a handful of units
+
+
+def plausibility_warnings(values: pd.DataFrame, submissions: pd.DataFrame) -> list[dict[str, Any]]:
+    """Warnings that do not block: a stock (subscribers, sites, points) that jumps by more than half against
+    the same reporter's previous month, cell by cell (district by district)."""
+    if values.empty:
+        return []
+    stocks = {code for code, row in reference.indicators().items() if row["aggregation"] == "stock"}
+    subs = submissions[["submission_id", "reporter_code", "period", "seq"]].dropna(
+        subset=["reporter_code", "period"]
+    )
+    v = values[values["indicator_code"].isin(stocks) & values["value"].notna()].merge(
+        subs, on="submission_id"
+    )
+    v = v[v["period"].str.fullmatch(r"\d{4}-\d{2}")]
+    if v.empty:
+        return []
+    # one value per reporter, cell key and month: the newest submission's
+    key = ["reporter_code", "measure", "district_code", "commune_code"]
+    v = v.sort_values("seq").drop_duplicates([*key, "period", "submission_id"])
+    latest = v.drop_duplicates([*key, "period"], keep="last")[[*key, "period", "value"]]
+    year, month = v["period"].str[:4].astype(int), v["period"].str[5:7].astype(int)
+    prev_year = year - (month == 1)
+    prev_month = (month - 2) % 12 + 1
+    v = v.assign(prev_period=prev_year.astype(str) + "-" + prev_month.map("{:02d}".format))
+    joined = v.merge(
+        latest.rename(columns={"period": "prev_period", "value": "prev_value"}),
+        on=[*key, "prev_period"],
+        how="inner",
+    )
+    change = joined["value"] - joined["prev_value"]
+    flagged = joined[
+        (joined["prev_value"] > 0)
+        & (change.abs() >= JUMP_MIN_ABS)
+        & ((change.abs() / joined["prev_value"]) > JUMP_RATIO)
+    ]
+    labels = {(t.template_id, m.key): m.label for t in all_templates() for _, m in t.all_measures()}
+    out = []
+    for r in flagged.itertuples():
+        pct = 100 * (r.value - r.prev_value) / r.prev_value
+        label = labels.get((r.template_id, r.measure), r.measure)
+        vi, en = render("unusual_jump", sheet=r.sheet, cell=r.cell, column=label, value=_plain(r.value),
+                        change=f"{pct:+.0f}%", expected=_plain(r.prev_value))  # fmt: skip
+        out.append({"submission_id": r.submission_id, "sheet": r.sheet, "cell": r.cell, "column": label,
+                    "value": _plain(r.value), "rule": "unusual_jump", "severity": "warning",
+                    "message_vi": vi, "message_en": en})  # fmt: skip
+    return out

@@ -57,7 +57,10 @@ def build_home(settings: Settings, out: Path | None = None, as_of: date = AS_OF)
         sightings, settings.archive, settings.province_code, as_of, settings.max_unpacked_bytes, 10_000
     )
     codes = [d.code for d in reference.all_districts()]
-    batch = submissions.decide_status(batch, validate.validate(batch.values, codes))
+    issues = validate.validate(batch.values, codes) + validate.plausibility_warnings(
+        batch.values, batch.submissions
+    )
+    batch = submissions.decide_status(batch, issues)
     runs = pd.DataFrame(
         [{"run_id": "T1", "flow_run_id": "", "kind": "test", "started_at": "2026-01-01T00:00:00+00:00",
           "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),

@@ -39,6 +39,8 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
     published = home / "warehouse.duckdb"
     assert first.warehouse == str(published)
     assert list((home / ".build").iterdir()) == []  # the build file was renamed into place
+    assert (home / "exports" / "phu_luc_2020.xlsx").exists()  # refreshed for the latest year that is over
+    assert list((home / "feedback").iterdir()) == []  # no file had an issue
 
     con = duckdb.connect(str(published), read_only=True)
     try:

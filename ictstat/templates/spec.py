@@ -45,6 +45,15 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class PartOfWhole:
+    """Figures of one row whose sum may not exceed another figure of the row (e.g. certificates issued to
+    individuals and to organisations, against all certificates issued)."""
+
+    parts: tuple[str, ...]
+    whole: str
+
+
+@dataclass(frozen=True)
 class SheetSpec:
     name: str  # sheet name in the template
     title: str  # title printed above the table
@@ -52,6 +61,7 @@ class SheetSpec:
     measures: tuple[Measure, ...]
     note: str = ""
     aliases: tuple[str, ...] = ()  # other sheet names this sheet has had
+    parts_of_whole: tuple[PartOfWhole, ...] = ()
 
     def measure(self, key: str) -> Measure:
         return next(m for m in self.measures if m.key == key)

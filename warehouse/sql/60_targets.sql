@@ -44,7 +44,11 @@ SELECT target_code, target_year, comparator, target_value, unit, description_vi,
        measured_by AS indicator_code, measure, province_code, actual_year,
        CASE WHEN measure = 'increase' AND actual_year <= baseline_year THEN NULL ELSE actual_value END
            AS actual_value,
-       round(actual_value - target_value, 4) AS gap, round(projected_value, 4) AS projected_value,
+       CASE WHEN measure = 'increase' AND actual_year <= baseline_year THEN NULL
+            ELSE round(actual_value - target_value, 4) END AS gap,
+       -- a share cannot be projected past 100 %
+       round(CASE WHEN unit = 'percent' THEN least(projected_value, 100) ELSE projected_value END, 4)
+           AS projected_value,
        CASE
            WHEN measured_by IS NULL OR actual_value IS NULL
                 OR (measure = 'increase' AND actual_year <= baseline_year) THEN 'no data'
@@ -57,6 +61,6 @@ SELECT target_code, target_year, comparator, target_value, unit, description_vi,
                                 WHEN '<' THEN projected_value < target_value END THEN 'on track'
            ELSE 'off track'
        END AS status,
-       coalesce(measurement_note, '') AS measurement_note
+       nullif(measurement_note, '') AS measurement_note
 FROM judged
 ORDER BY target_year, target_code;

@@ -4,7 +4,7 @@ Every line is one indicator of the annual report. Qualified figures ("hơn 100")
 asks for the real count: the report may round it, the warehouse should not.
 """
 
-from ictstat.templates.spec import Measure, SheetSpec, Template
+from ictstat.templates.spec import Measure, PartOfWhole, SheetSpec, Template
 
 
 def _m(
@@ -32,6 +32,7 @@ PRESS_V1 = SheetSpec(
         _m("printers_licensed", "Cơ sở in được cấp giấy phép", "PUB_PRINTERS_LICENSED", "establishments", "cơ sở"),
         _m("printers_total", "Cơ sở in các loại", "PUB_PRINTERS_TOTAL", "establishments", "cơ sở"),
     ),
+    parts_of_whole=(PartOfWhole(("printers_licensed",), "printers_total"),),
 )  # fmt: skip
 
 IT_V1 = SheetSpec(
@@ -59,6 +60,11 @@ IT_V1 = SheetSpec(
         _m("portal_articles", "Tin, bài đăng trên Cổng thông tin điện tử tỉnh", "IT_PORTAL_ARTICLES", "articles", "tin, bài"),
         _m("portal_visits_million", "Lượt truy cập Cổng thông tin điện tử tỉnh", "IT_PORTAL_VISITS_MILLION", "million visits", "triệu lượt", kind="decimal"),
     ),
+    parts_of_whole=(
+        PartOfWhole(("digital_certs_personal", "digital_certs_org"), "digital_certs"),
+        PartOfWhole(("dvc_level3", "dvc_level4"), "admin_procedures"),
+        PartOfWhole(("data_network_agencies",), "data_network_units"),
+    ),
 )  # fmt: skip
 
 DOCUMENTS_V1 = SheetSpec(
@@ -74,6 +80,7 @@ DOCUMENTS_V1 = SheetSpec(
         _m("doc_received_secret_paper", "Văn bản mật đến bằng giấy", "DOC_RECEIVED_SECRET_PAPER", "documents", "văn bản"),
         _m("doc_savings_vnd", "Chi phí tiết kiệm nhờ văn bản điện tử", "DOC_SAVINGS_VND", "VND", "đồng", kind="decimal"),
     ),
+    parts_of_whole=(PartOfWhole(("doc_issued_esigned", "doc_issued_secret_paper"), "doc_issued"),),
 )  # fmt: skip
 
 SECURITY_V1 = SheetSpec(
@@ -86,6 +93,7 @@ SECURITY_V1 = SheetSpec(
         _m("threats_high", "Trong đó: mức cao", "SEC_THREATS_HIGH", "threats", "mối nguy hại"),
         _m("threats_critical", "Trong đó: mức nghiêm trọng", "SEC_THREATS_CRITICAL", "threats", "mối nguy hại"),
     ),
+    parts_of_whole=(PartOfWhole(("threats_high", "threats_critical"), "threats_detected"),),
 )  # fmt: skip
 
 INSPECTION_V1 = SheetSpec(

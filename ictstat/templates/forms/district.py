@@ -5,7 +5,7 @@ commune radio stations and smart (IP) radio; satellite TV receivers handed to po
 Figures are at the end of the period.
 """
 
-from ictstat.templates.spec import Measure, SheetSpec, Template
+from ictstat.templates.spec import Measure, PartOfWhole, SheetSpec, Template
 
 STATION_V1 = SheetSpec(
     name="Đài huyện",
@@ -18,6 +18,7 @@ STATION_V1 = SheetSpec(
                 "MEDIA_DISTRICT_STATIONS_MERGED", "stations", "đài", max_value=1,
                 aliases=("Đài đã sáp nhập vào Phòng VHTT", "Đã sáp nhập vào Phòng Văn hóa và Thông tin")),
     ),
+    parts_of_whole=(PartOfWhole(("station_merged",), "district_station"),),
 )  # fmt: skip
 
 COMMUNES_V1 = SheetSpec(
@@ -35,6 +36,8 @@ COMMUNES_V1 = SheetSpec(
         Measure("smart_speakers", "Số loa thông minh", "MEDIA_SMART_RADIO_SPEAKERS", "loudspeakers", "loa",
                 required=False, aliases=("Loa thông minh",)),
     ),
+    # a cluster has at least one loudspeaker
+    parts_of_whole=(PartOfWhole(("smart_clusters",), "smart_speakers"),),
 )  # fmt: skip
 
 RECEIVERS_V1 = SheetSpec(

@@ -1,0 +1,216 @@
+"""Exports of the published warehouse for people who do not query it: the appendix workbook and Parquet files.
+
+Owned here: what each sheet of ``phu_luc_<year>.xlsx`` holds (the appendices PL2-PL6 as the report prints them,
+the charts, the reconciliation and the plan tracking) and the Parquet copy of every ``mart`` table and view.
+Cell-level writing (formula escape, number formats, styles, atomic save) is ``ictstat.xlsx``; the charts are
+``ictstat.export_charts``. Everything reads the warehouse read-only, so an export never blocks the nightly run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ictstat import export_charts, xlsx
+from ictstat.report import vn_number
+
+# The appendices in the report's order, with the sheet names a clerk looks for (at most 31 characters).
+APPENDIX_SHEETS = {
+    "PL2": "PL2 Báo chí",
+    "PL3": "PL3 Bưu chính",
+    "PL4": "PL4 Viễn thông",
+    "PL5": "PL5 CNTT",
+    "PL6": "PL6 Thanh tra",
+}
+RECONCILIATION_SHEET = "Đối chiếu"
+TARGETS_SHEET = "Theo dõi kế hoạch"
+HEADER_ROW = 4  # title, notes line, a blank row, then the header
+
+# How the report words an approximate figure; the figure itself stays a number in its own cell.
+QUALIFIER_WORDS = {"more_than": "hơn", "about": "khoảng", "less_than": "dưới"}
+
+_APPENDIX_LINES_SQL = """
+SELECT appendix, appendix_title_vi, line_no, label_vi, indicator_code, unit_vi,
+       previous_year_value, value, yoy_change_pct, qualifier
+FROM mart.appendix_lines WHERE report_year = ? ORDER BY appendix, line_order
+"""
+# Mismatches first: they are what the reader of this sheet is looking for.
+_RECONCILIATION_SQL = """
+SELECT rule_id, period, status, lhs, rhs, difference, expression, description_vi
+FROM mart.reconciliation WHERE period = ?
+ORDER BY CASE status WHEN 'mismatch' THEN 0 WHEN 'no_data' THEN 1 ELSE 2 END, rule_id
+"""
+_TARGETS_SQL = """
+SELECT target_code, target_year, comparator, target_value, unit, description_vi, indicator_code,
+       actual_year, actual_value, gap, status, measurement_note
+FROM mart.target_tracking ORDER BY target_year, target_code
+"""
+_MART_OBJECTS_SQL = """
+SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'mart'
+UNION SELECT view_name FROM duckdb_views()
+WHERE database_name = current_database() AND schema_name = 'mart' AND NOT internal
+ORDER BY 1
+"""
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def export_appendix_workbook(warehouse: Path, year: int, out_dir: Path) -> Path:
+    """Write ``out_dir/phu_luc_<year>.xlsx``: appendices PL2-PL6, charts, reconciliation and plan tracking.
+
+    Raises ``ValueError`` when the warehouse holds no appendix figure for ``year``.
+    """
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (figures,) = con.execute(
+            "SELECT count(value) FROM mart.appendix_lines WHERE report_year = ?", [year]
+        ).fetchone() or (0,)
+        if not figures:
+            raise ValueError(
+                f"Kho dữ liệu {warehouse.name} không có số liệu phụ lục năm {year}. / "
+                f"The warehouse {warehouse.name} holds no appendix figures for {year}."
+            )
+        lines = con.execute(_APPENDIX_LINES_SQL, [year]).fetchall()
+        workbook = Workbook()
+        workbook.remove(workbook.worksheets[0])  # the default "Sheet": sheets are added in the report's order
+        for code, sheet_name in APPENDIX_SHEETS.items():
+            rows = [line for line in lines if line[0] == code]
+            write_appendix_sheet(workbook.create_sheet(sheet_name), rows, year)
+        export_charts.write_charts_sheet(workbook.create_sheet(export_charts.CHARTS_SHEET), con, year)
+        write_reconciliation_sheet(
+            workbook.create_sheet(RECONCILIATION_SHEET),
+            con.execute(_RECONCILIATION_SQL, [str(year)]).fetchall(),
+            year,
+        )
+        write_targets_sheet(workbook.create_sheet(TARGETS_SHEET), con.execute(_TARGETS_SQL).fetchall())
+    workbook.properties.title = f"Phụ lục báo cáo năm {year}"
+    workbook.properties.creator = "ictstat"
+    return xlsx.save_atomically(out_dir / f"phu_luc_{year}.xlsx", lambda tmp: workbook.save(tmp))
+
+
+def write_appendix_sheet(ws: Worksheet, lines: list[tuple], year: int) -> None:
+    """One appendix as the report prints it: STT, label, unit, both years, change, and a note for "hơn 100"."""
+    title = lines[0][1] if lines else ws.title
+    xlsx.write_title(
+        ws,
+        f"{title} năm {year}",
+        f"(Đơn vị tính ghi theo từng chỉ tiêu; so sánh (%) là năm {year} so với năm {year - 1}. "
+        f"Số liệu tổng hợp từ các báo cáo của doanh nghiệp và đơn vị trong kho dữ liệu.)",
+        width=7,
+    )
+    header = ["STT", "Chỉ tiêu", "Đơn vị tính", f"Năm {year - 1}", f"Năm {year}", "So sánh (%)", "Ghi chú"]
+    xlsx.write_header(ws, HEADER_ROW, header, widths=[7, 58, 14, 15, 15, 12, 16])
+    if not lines:
+        xlsx.write_text(ws, HEADER_ROW + 1, 2, f"Không có số liệu năm {year}")
+        return
+    for row, (_, _, line_no, label, indicator, unit, previous, value, change, qualifier) in enumerate(
+        lines, start=HEADER_ROW + 1
+    ):
+        if indicator is None:  # a section heading (I, II, ...): bold, no figures
+            xlsx.write_record(ws, row, [line_no, label, None, None, None, None, None], bold=True)
+            continue
+        word = QUALIFIER_WORDS.get(qualifier or "")
+        note = f"{word} {vn_number(value)}" if word and value is not None else None
+        xlsx.write_record(
+            ws,
+            row,
+            [line_no, label, unit, previous, value, change, note],
+            formats=[None, None, None, None, None, xlsx.PERCENT_CHANGE, None],
+        )
+        xlsx.cell_at(ws, row, 1).alignment = xlsx.CENTER
+
+
+def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) -> None:
+    """Every arithmetic rule of the year, mismatches first and shaded."""
+    xlsx.write_title(
+        ws,
+        f"Đối chiếu số liệu năm {year}",
+        "Kết quả: holds (khớp), mismatch (lệch), no_data (thiếu số liệu). Chênh lệch = vế trái - vế phải; "
+        "số liệu lệch vẫn được công bố như đã báo cáo.",
+        width=8,
+    )
+    header = ["Mã quy tắc", "Kỳ", "Kết quả", "Vế trái", "Vế phải", "Chênh lệch", "Quy tắc", "Diễn giải"]
+    xlsx.write_header(ws, HEADER_ROW, header, widths=[22, 8, 11, 14, 14, 12, 60, 50])
+    formats = [None, None, None, None, None, xlsx.SMALL_DIFFERENCE, None, None]
+    for row, check in enumerate(checks, start=HEADER_ROW + 1):
+        cells = xlsx.write_record(ws, row, list(check), formats=formats)
+        _shade_status(cells[2])
+
+
+def write_targets_sheet(ws: Worksheet, targets: list[tuple]) -> None:
+    """The 2021-2025 plan's targets against the latest actual figure, one row per target."""
+    xlsx.write_title(
+        ws,
+        "Theo dõi thực hiện chỉ tiêu kế hoạch 2021-2025",
+        "Trạng thái: met (đạt), on track (đúng tiến độ), off track (chậm), no data (chưa có chỉ tiêu đo "
+        "hoặc chưa có số liệu). Chênh lệch = thực tế - mục tiêu.",
+        width=12,
+    )
+    header = [
+        "Mã mục tiêu", "Năm mục tiêu", "So sánh", "Mục tiêu", "Đơn vị", "Nội dung", "Chỉ tiêu đo",
+        "Năm thực tế", "Thực tế", "Chênh lệch", "Trạng thái", "Ghi chú đo lường",
+    ]  # fmt: skip
+    widths = [30, 9, 8, 10, 12, 45, 26, 9, 11, 11, 11, 50]
+    xlsx.write_header(ws, HEADER_ROW, header, widths=widths)
+    formats = [None, xlsx.YEAR, None, None, None, None, None, xlsx.YEAR, None, None, None, None]
+    for row, target in enumerate(targets, start=HEADER_ROW + 1):
+        cells = xlsx.write_record(ws, row, list(target), formats=formats)
+        _shade_status(cells[10])
+
+
+def _shade_status(cell: Cell) -> None:
+    fill = xlsx.STATUS_FILLS.get(str(cell.value))
+    if fill is not None:
+        cell.fill = fill
+
+
+def export_parquet(warehouse: Path, out_dir: Path) -> list[Path]:
+    """Write every ``mart`` table and view to ``out_dir/parquet/<name>.parquet``, each file atomically."""
+    folder = out_dir / "parquet"
+    written: list[Path] = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for (name,) in con.execute(_MART_OBJECTS_SQL).fetchall():
+            # Names are inlined into SQL (identifiers cannot be bound): only plain lower-case names pass.
+            if not _IDENTIFIER.fullmatch(name):
+                raise ValueError(f"Tên bảng không hợp lệ: {name!r} / Unexpected mart table name: {name!r}")
+            written.append(xlsx.save_atomically(folder / f"{name}.parquet", _copy_to_parquet(con, name)))
+    return written
+
+
+def _copy_to_parquet(con: duckdb.DuckDBPyConnection, table: str) -> Callable[[Path], None]:
+    def copy(tmp: Path) -> None:
+        con.execute(f'COPY (SELECT * FROM mart."{table}") TO {sql_path_literal(tmp)} (FORMAT parquet)')
+
+    return copy
+
+
+def sql_path_literal(path: Path) -> str:
+    """A path as a SQL string literal for COPY, which takes no bound parameter for its target.
+
+    A quote is refused rather than doubled: a path with a quote in it is a mistake worth hearing about.
+    """
+    text = str(path.resolve())
+    if "'" in text or "\0" in text:
+        raise ValueError(
+            f"Đường dẫn không được chứa dấu nháy: {text} / The export path may not contain a quote: {text}"
+        )
+    return f"'{text}'"
+
+
+def latest_complete_year(warehouse: Path, today: date) -> int | None:
+    """The latest year before ``today``'s that has yearly figures in the warehouse."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT max(CAST(period AS INTEGER)) FROM mart.province_indicators "
+            "WHERE period_kind = 'year' AND CAST(period AS INTEGER) < ?",
+            [today.year],
+        ).fetchone()
+    finally:
+        con.close()
+    return int(row[0]) if row and row[0] is not None else None
