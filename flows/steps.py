@@ -6,44 +6,23 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 
+from flows.reports import RunSummary, publish_run_artifacts, publish_tracking_artifact
 from ictstat import __version__, export, reference
 from ictstat.settings import Settings
-from tasks import build, feedback, intake, publish, submissions, validate
+from tasks import build, feedback, intake, ledger, publish, submissions, validate
+from tasks.faults import checkpoint
 from tasks.intake import Sighting
-
-RUNS_LOG = "runs.jsonl"
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    kind: str
-    started_at: str
-    finished_at: str
-    files_total: int
-    files_new: int
-    accepted: int
-    accepted_with_warnings: int
-    rejected: int
-    duplicates: int
-    superseded: int
-    issues: int
-    warehouse: str
-    feedback_dir: str = ""
-    feedback_written: int = 0
-    status: str = "published"
 
 
 @task(name="intake", cache_policy=NONE)
@@ -54,9 +33,27 @@ def intake_inbox(settings: Settings) -> tuple[list[Sighting], list[Sighting]]:
 
 @task(name="read and parse", cache_policy=NONE)
 def read_and_parse(
-    sightings: Sequence[Sighting], settings: Settings, run_date: date
+    sightings: Sequence[Sighting],
+    settings: Settings,
+    run_date: date,
+    reparse: Collection[str] = (),
+    progress_key: str | None = None,
 ) -> submissions.ParsedBatch:
-    """Read every archived workbook and parse its cover and sheets into typed values and issues."""
+    """Read every archived workbook and parse it (or take its parse from the cache), with a progress bar."""
+    artifact: UUID | None = None
+    if progress_key:
+        created = create_progress_artifact(
+            progress=0.0, key=progress_key, description="Files read and parsed"
+        )
+        assert isinstance(created, UUID)  # called from a synchronous task: never a coroutine
+        artifact = created
+
+    def progress(done: int, total: int) -> None:
+        if done >= min(200, total):
+            checkpoint("parse", settings.home)
+        if artifact is not None:
+            update_progress_artifact(artifact_id=artifact, progress=100.0 * done / max(total, 1))
+
     return submissions.parse_sightings(
         sightings,
         settings.archive,
@@ -64,6 +61,9 @@ def read_and_parse(
         run_date,
         settings.max_unpacked_bytes,
         settings.max_rows_per_sheet,
+        cache=submissions.ParseCache(settings.cache_dir, settings.province_code),
+        reparse=reparse,
+        on_progress=progress,
     )
 
 
@@ -89,25 +89,45 @@ def feedback_workbooks(
 
 @task(name="build warehouse", cache_policy=NONE)
 def build_warehouse(
-    batch: submissions.ParsedBatch, settings: Settings, run: dict[str, Any], build_path: Path
+    batch: submissions.ParsedBatch, settings: Settings, run: dict[str, Any], build_path: Path, run_date: date
 ) -> dict[str, int]:
     """Build a complete new warehouse file next to the published one."""
-    runs = pd.DataFrame([*previous_runs(settings), run])
-    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {date.today().year}
-    years |= {min(years) - 1, max(years) + 1}
+    runs = pd.DataFrame([*ledger.previous_runs(settings.ledger_dir), run])
+    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {run_date.year}
+    years |= {min(years) - 1, max(years) + 1, run_date.year}
     inputs = {
         "in_submissions": batch.submissions,
         "in_values": batch.values,
         "in_issues": batch.issues,
         "in_runs": runs,
+        "in_publication_log": ledger.publication_log(settings.ledger_dir),
+        "in_run_context": pd.DataFrame(
+            [{"run_id": run["run_id"], "published_at": run["finished_at"], "as_of": run_date.isoformat()}]
+        ),
     }
-    return build.build_warehouse(build_path, inputs, years, settings.storage_version)
+    if settings.reporting_calendar is not None:
+        inputs["in_ref_reporting_calendar"] = pd.read_csv(
+            settings.reporting_calendar, dtype=str, keep_default_na=False
+        )
+    return build.build_warehouse(
+        build_path, inputs, range(min(years), max(years) + 1), settings.storage_version
+    )
 
 
 @task(name="publish", cache_policy=NONE)
 def publish_warehouse(build_path: Path, settings: Settings) -> Path:
     """Swap the new warehouse in by atomic rename."""
     return publish.publish(build_path, settings.warehouse_path)
+
+
+def record_publication(settings: Settings, run: dict[str, Any]) -> None:
+    """After the rename: the run and the figures it changed go into the ledger."""
+    ledger.record_publication(settings.ledger_dir, settings.warehouse_path, run["run_id"])
+    ledger.record_run(settings.ledger_dir, run)
+
+
+def superseded_count(build_path: Path) -> int:
+    return build.submission_status_counts(build_path).get("superseded", 0)
 
 
 @task(name="appendix workbook", cache_policy=NONE)
@@ -125,29 +145,10 @@ def refresh_appendix_workbook(settings: Settings, run_date: date) -> Path | None
 
 
 @task(name="run report", cache_policy=NONE)
-def report(summary: RunSummary, batch: submissions.ParsedBatch) -> None:
-    """Publish the run's summary and its issues as Prefect artifacts (shown on the flow run page)."""
-    create_markdown_artifact(key="ictstat-run-report", markdown=summary_markdown(summary, batch),
-                             description="Files received, accepted, rejected; top issues")  # fmt: skip
-    issues = batch.issues
-    if not issues.empty:
-        top = issues.head(200)
-        rows = [
-            {
-                "submission": r.submission_id,
-                "sheet": r.sheet,
-                "cell": r.cell,
-                "rule": r.rule,
-                "severity": r.severity,
-                "message": r.message_vi,
-            }
-            for r in top.itertuples()
-        ]
-        create_table_artifact(
-            key="ictstat-issues",
-            table=rows,
-            description=f"First {len(rows)} of {len(issues)} issues; all in audit.validation_issues",
-        )
+def report(summary: RunSummary, batch: submissions.ParsedBatch, settings: Settings, run_date: date) -> None:
+    """The run's summary, its issues and who has not reported, as artifacts on the flow run's page."""
+    publish_run_artifacts(summary, batch)
+    publish_tracking_artifact(settings.warehouse_path, run_date)
 
 
 def summarize(
@@ -179,54 +180,6 @@ def summarize(
     )
 
 
-def summary_markdown(summary: RunSummary, batch: submissions.ParsedBatch) -> str:
-    lines = [
-        f"# ictstat run {summary.run_id} ({summary.kind})",
-        "",
-        "| | files |",
-        "|---|---:|",
-        f"| received in all | {summary.files_total} |",
-        f"| new this run | {summary.files_new} |",
-        f"| accepted | {summary.accepted} |",
-        f"| accepted with warnings | {summary.accepted_with_warnings} |",
-        f"| rejected | {summary.rejected} |",
-        f"| duplicates | {summary.duplicates} |",
-        f"| superseded by a newer file | {summary.superseded} |",
-        "",
-        f"Warehouse: `{summary.warehouse}`",
-        f"Feedback workbooks for clerks: `{summary.feedback_dir}` ({summary.feedback_written} written this run)",
-    ]
-    rejected = batch.submissions[batch.submissions["intake_status"] == "rejected"]
-    if not rejected.empty:
-        lines += ["", "## Rejected files", "", "| submission | file | reason |", "|---|---|---|"]
-        for r in rejected.head(50).itertuples():
-            lines.append(f"| {r.submission_id} | {r.relative_path} | {r.reason_vi} / {r.reason_en} |")
-    if not batch.issues.empty:
-        top = batch.issues.groupby(["rule", "severity"]).size().sort_values(ascending=False).head(10)
-        lines += ["", "## Top issues", "", "| rule | severity | count |", "|---|---|---:|"]
-        lines += [f"| {rule} | {sev} | {n} |" for (rule, sev), n in top.items()]
-    return "\n".join(lines)
-
-
-def previous_runs(settings: Settings) -> list[dict[str, Any]]:
-    path = settings.ledger_dir / RUNS_LOG
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line torn by a crash
-    return out
-
-
-def record_run(settings: Settings, run: dict[str, Any]) -> None:
-    settings.ledger_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.ledger_dir / RUNS_LOG).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(run, ensure_ascii=False) + "\n")
-
-
 def run_record(run_id: str, flow_run_id: str, kind: str, started_at: str) -> dict[str, Any]:
     return {
         "run_id": run_id,
@@ -243,11 +196,3 @@ def run_record(run_id: str, flow_run_id: str, kind: str, started_at: str) -> dic
         "ictstat_version": __version__,
         "note": None,
     }
-
-
-def summary_dict(summary: RunSummary) -> dict[str, Any]:
-    return asdict(summary)
-
-
-def superseded_count(build_path: Path) -> int:
-    return build.submission_status_counts(build_path).get("superseded", 0)

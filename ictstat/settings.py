@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest file accepted into the archive."
     )
+    reporting_calendar: Path | None = Field(
+        default=None,
+        description="A CSV replacing the shipped reporting calendar (which form each kind of reporter owes for "
+        "which periods, and the deadline), same columns as ictstat/refdata/reporting_calendar.csv.",
+    )
+    webhook_url: SecretStr | None = Field(
+        default=None,
+        description="Where a failed or crashed run posts its summary (JSON). Never logged.",
+    )
 
     @property
     def inbox(self) -> Path:
@@ -55,6 +64,10 @@ class Settings(BaseSettings):
     @property
     def warehouse_path(self) -> Path:
         return self.home / "warehouse.duckdb"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache" / "parsed"
 
     @property
     def build_dir(self) -> Path:

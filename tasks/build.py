@@ -32,6 +32,7 @@ REFERENCE_FRAMES = {
     "in_ref_derived_indicators": "derived_indicators",
     "in_ref_reconciliation_rules": "reconciliation_rules",
     "in_ref_plan_targets": "plan_targets",
+    "in_ref_reporting_calendar": "reporting_calendar",
 }
 
 

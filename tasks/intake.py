@@ -66,7 +66,7 @@ def read_ledger(ledger_dir: Path) -> list[Sighting]:
     return out
 
 
-def _inbox_files(inbox: Path) -> list[Path]:
+def inbox_files(inbox: Path) -> list[Path]:
     """Every file below the inbox, in the order of their relative paths (so sequence numbers are stable)."""
     found: list[Path] = []
     for root, dirs, files in os.walk(inbox):
@@ -98,7 +98,7 @@ def intake(
     if not inbox.exists():
         return ledger, new
     with (ledger_dir / LEDGER_NAME).open("a", encoding="utf-8") as log:
-        for path in _inbox_files(inbox):
+        for path in inbox_files(inbox):
             st = path.stat()
             rel = path.relative_to(inbox).as_posix()
             if (rel, st.st_size, st.st_mtime_ns) in known:

@@ -98,6 +98,7 @@ class ParsedSubmission:
     template: Template | None = None
     reporter_code: str | None = None
     period: Period | None = None
+    period_cell: tuple[str, str] = ("", "")
     cover: dict[str, str] = field(default_factory=dict)
     values: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -128,7 +129,7 @@ def _text(value: object) -> str:
     return clean(value)[:500]
 
 
-def parse_workbook(wb: RawWorkbook, province_code: str, today: date) -> ParsedSubmission:
+def parse_workbook(wb: RawWorkbook, province_code: str, today: date | None) -> ParsedSubmission:
     """Identify the form, read its cover and every sheet; never raises for bad content."""
     out = ParsedSubmission()
     cover, where = read_cover(wb)
@@ -232,7 +233,7 @@ def _check_cover(
     cover: dict[str, Any],
     where: dict[str, tuple[str, str]],
     out: ParsedSubmission,
-    today: date,
+    today: date | None,
 ) -> None:
     sheet, cell = where.get("reporter_code", where.get("reporter_name", (template.cover_sheet, "")))
     raw_reporter = cover.get("reporter_code") or cover.get("reporter_name")
@@ -261,10 +262,18 @@ def _check_cover(
             "bad_period", "error", sheet, cell, value=raw_period or "", expected=expected[template.frequency]
         )
         return
-    if period.end_date >= today:
-        out.add("future_period", "error", sheet, cell, value=str(period))
-        return
     out.period = period
+    out.period_cell = (sheet, cell)
+    if today is not None:
+        check_not_future(out, today)
+
+
+def check_not_future(out: ParsedSubmission, today: date) -> None:
+    """A period that has not ended by the run's logical date cannot be reported yet. Kept apart from parsing
+    because it depends on the day of the run, not on the file (parsed results are cached per file)."""
+    if out.period is not None and out.period.end_date >= today:
+        sheet, cell = out.period_cell
+        out.add("future_period", "error", sheet, cell, value=str(out.period))
 
 
 # --- sheets --------------------------------------------------------------------------------------------

@@ -8,9 +8,13 @@ is decided in the warehouse (``warehouse/sql/30_audit.sql``), where its history 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+import hashlib
+import json
+import os
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +22,13 @@ import pandas as pd
 
 from ictstat.messages import render
 from tasks.intake import Sighting
-from tasks.parse import ParsedSubmission, parse_workbook
+from tasks.parse import parse_workbook
 from tasks.read import SPREADSHEET_EXTENSIONS, ReadError, read_workbook
 
 PARSER_VERSION = "1"
 
 SUBMISSION_COLUMNS = [
-    "submission_id", "seq", "sha256", "original_name", "relative_path", "size_bytes", "received_at",
+    "submission_id", "seq", "sha256", "original_name", "relative_path", "size_bytes", "received_at", "file_modified_at",
     "archive_path", "template_id", "form_code", "template_version", "reporter_code", "period",
     "prepared_by", "prepared_on", "intake_status", "reason_vi", "reason_en", "duplicate_of",
 ]  # fmt: skip
@@ -51,13 +55,23 @@ def parse_sightings(
     today: date,
     max_unpacked_bytes: int,
     max_rows: int,
+    cache: ParseCache | None = None,
+    reparse: Collection[str] = (),
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ParsedBatch:
-    """Read and parse every distinct file among the sightings; later copies become duplicates."""
+    """Read and parse every distinct file among the sightings; later copies become duplicates.
+
+    A file's parse is taken from ``cache`` when it holds one for the same bytes and the same parser code,
+    unless its sha256 is in ``reparse`` (a backfill after a change the fingerprint cannot see).
+    """
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
-    for s in sorted(sightings, key=lambda s: s.seq):
+    ordered = sorted(sightings, key=lambda s: s.seq)
+    for n, s in enumerate(ordered, start=1):
+        if on_progress is not None and (n % 200 == 0 or n == len(ordered)):
+            on_progress(n, len(ordered))
         row = _base_row(s)
         if s.sha256 in first_of:
             original = first_of[s.sha256]
@@ -68,29 +82,22 @@ def parse_sightings(
             subs.append(row)
             continue
         first_of[s.sha256] = s
-        parsed, failure = _parse_one(s, archive, province_code, today, max_unpacked_bytes, max_rows)
-        if failure is not None:
-            rule, vi, en = failure
+        parsed = cache.get(s.sha256) if cache is not None and s.sha256 not in reparse else None
+        if parsed is None:
+            parsed = parse_file(s, archive, province_code, max_unpacked_bytes, max_rows)
+            if cache is not None:
+                cache.put(s.sha256, parsed)
+        if "failure" in parsed:
+            rule, vi, en = parsed["failure"]
             row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
             issues.append(_issue(s.submission_id, "", "", "", "", rule, "error", vi, en))
             subs.append(row)
             continue
-        assert parsed is not None
-        t = parsed.template
-        row.update(
-            template_id=t.template_id if t else None,
-            form_code=t.form_code if t else None,
-            template_version=t.version if t else None,
-            reporter_code=parsed.reporter_code,
-            period=str(parsed.period) if parsed.period else None,
-            prepared_by=parsed.cover.get("prepared_by"),
-            prepared_on=parsed.cover.get("prepared_on"),
-        )
-        for v in parsed.values:
+        row.update({k: parsed[k] for k in CACHED_FIELDS})
+        for v in parsed["values"]:
             values.append({"submission_id": s.submission_id, "template_id": row["template_id"], **v})
-        for i in parsed.issues:
-            issues.append(_issue(s.submission_id, i.sheet, i.cell, i.column, i.value, i.rule, i.severity,
-                                 i.message_vi, i.message_en))  # fmt: skip
+        for i in [*parsed["issues"], *_future_issues(parsed, today)]:
+            issues.append({"submission_id": s.submission_id, **i})
         subs.append(row)
     return ParsedBatch(
         pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
@@ -99,23 +106,106 @@ def parse_sightings(
     )
 
 
-def _parse_one(
-    s: Sighting, archive: Path, province_code: str, today: date, max_unpacked: int, max_rows: int
-) -> tuple[ParsedSubmission | None, tuple[str, str, str] | None]:
-    """The parsed file, or (rule, Vietnamese reason, English reason) when it cannot be read at all."""
+CACHED_FIELDS = ("template_id", "form_code", "template_version", "reporter_code", "period", "prepared_by",
+                 "prepared_on")  # fmt: skip
+
+
+def parse_file(
+    s: Sighting, archive: Path, province_code: str, max_unpacked: int, max_rows: int
+) -> dict[str, Any]:
+    """Everything the pipeline keeps of one file, as plain data (what the parse cache stores): either
+    ``{"failure": [rule, reason_vi, reason_en]}`` or the form, cover fields, values and issues."""
     if not s.archive_path:
-        return None, (
-            "too_large",
-            *render("too_large", value=f"{s.size_bytes:,} bytes", expected="ICTSTAT_MAX_FILE_BYTES"),
-        )
-    path = archive / s.archive_path
+        return {"failure": ["too_large", *render("too_large", value=f"{s.size_bytes:,} bytes",
+                                                 expected="ICTSTAT_MAX_FILE_BYTES")]}  # fmt: skip
     if s.extension not in SPREADSHEET_EXTENSIONS and s.extension not in (".bin", ""):
-        return None, ("not_a_spreadsheet", *render("not_a_spreadsheet"))
+        return {"failure": ["not_a_spreadsheet", *render("not_a_spreadsheet")]}
     try:
-        wb = read_workbook(path, max_unpacked, max_rows)
+        wb = read_workbook(archive / s.archive_path, max_unpacked, max_rows)
     except ReadError as err:
-        return None, (err.rule, *render(err.rule, value=err.detail, expected=err.expected))
-    return parse_workbook(wb, province_code, today), None
+        return {"failure": [err.rule, *render(err.rule, value=err.detail, expected=err.expected)]}
+    parsed = parse_workbook(wb, province_code, today=None)
+    t = parsed.template
+    return {
+        "template_id": t.template_id if t else None,
+        "form_code": t.form_code if t else None,
+        "template_version": t.version if t else None,
+        "reporter_code": parsed.reporter_code,
+        "period": str(parsed.period) if parsed.period else None,
+        "period_end": parsed.period.end_date.isoformat() if parsed.period else None,
+        "period_cell": list(parsed.period_cell),
+        "prepared_by": parsed.cover.get("prepared_by"),
+        "prepared_on": parsed.cover.get("prepared_on"),
+        "values": parsed.values,
+        "issues": [asdict(i) for i in parsed.issues],
+    }
+
+
+def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:
+    """The period must be over by the run's logical date (checked per run: it depends on the day, not the file)."""
+    end = parsed.get("period_end")
+    if not end or date.fromisoformat(end) < today:
+        return []
+    sheet, cell = parsed["period_cell"]
+    vi, en = render("future_period", sheet=sheet, cell=cell, value=parsed["period"])
+    return [{"sheet": sheet, "cell": cell, "column": "", "value": parsed["period"], "rule": "future_period",
+             "severity": "error", "message_vi": vi, "message_en": en}]  # fmt: skip
+
+
+class ParseCache:
+    """Parsed files on disk, one JSON file per (sha256, parser fingerprint).
+
+    The fingerprint hashes the parser's own code, the templates and the reference data, so a change to any of
+    them makes every cached parse stale by itself; a backfill with ``reparse`` ignores the cache for what it
+    selects (for changes the fingerprint cannot see, such as an upgraded dependency).
+    """
+
+    def __init__(self, folder: Path, province_code: str) -> None:
+        self.folder = folder
+        self.fingerprint = parser_fingerprint(province_code)
+
+    def _path(self, sha: str) -> Path:
+        return self.folder / sha[:2] / f"{sha}-{self.fingerprint}.json"
+
+    def get(self, sha: str) -> dict[str, Any] | None:
+        path = self._path(sha)
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # missing, or torn by a crash: parse again
+        return data
+
+    def put(self, sha: str, parsed: dict[str, Any]) -> None:
+        path = self._path(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.part")
+        tmp.write_text(json.dumps(parsed, ensure_ascii=False, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+@lru_cache(maxsize=8)
+def parser_fingerprint(province_code: str) -> str:
+    """A short hash of everything a file's parse depends on besides its bytes."""
+    import ictstat
+    import tasks
+
+    roots = [Path(ictstat.__file__).parent, Path(tasks.__file__).parent]
+    files = sorted(
+        [*roots[0].glob("templates/**/*.py"), *roots[0].glob("refdata/*.csv"),
+         *(roots[0] / n for n in ("text.py", "periods.py", "reference.py", "messages.py")),
+         *(roots[1] / n for n in ("read.py", "parse.py", "numbers.py", "submissions.py"))]
+    )  # fmt: skip
+    h = hashlib.sha256(f"{PARSER_VERSION}|{province_code}|{_vau_version()}".encode())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _vau_version() -> str:
+    from importlib.metadata import version
+
+    return version("vietnamadminunits")
 
 
 def _base_row(s: Sighting) -> dict[str, Any]:
@@ -128,6 +218,7 @@ def _base_row(s: Sighting) -> dict[str, Any]:
         relative_path=s.relative_path,
         size_bytes=s.size_bytes,
         received_at=s.received_at,
+        file_modified_at=datetime.fromtimestamp(s.mtime_ns / 1e9, UTC).isoformat(timespec="seconds"),
         archive_path=s.archive_path,
     )
     return row

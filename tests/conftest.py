@@ -18,7 +18,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from ictstat import reference
 from ictstat.demo import write_demo_inbox
 from ictstat.settings import Settings, load_settings
-from tasks import build, intake, submissions, validate
+from tasks import build, intake, ledger, submissions, validate
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 AS_OF = date(2026, 1, 1)
@@ -48,8 +48,16 @@ def make_home(root: Path, inbox: Path | None = None) -> Settings:
     return settings
 
 
-def build_home(settings: Settings, out: Path | None = None, as_of: date = AS_OF) -> Path:
-    """The nightly flow's steps without Prefect: intake, parse, validate, build (not published)."""
+def build_home(
+    settings: Settings,
+    out: Path | None = None,
+    as_of: date = AS_OF,
+    run_id: str = "T1",
+    published_at: str = "2026-01-01T00:00:00+00:00",
+    record: bool = False,
+) -> Path:
+    """The nightly flow's steps without Prefect: intake, parse, validate, build (into the published path, without
+    the rename); with ``record`` the changed figures go into the publication log as a real run's would."""
     sightings, _ = intake.intake(
         settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
     )
@@ -68,17 +76,19 @@ def build_home(settings: Settings, out: Path | None = None, as_of: date = AS_OF)
     )  # fmt: skip
     years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {2020}
     path = out or settings.warehouse_path
-    build.build_warehouse(
-        path,
-        {
-            "in_submissions": batch.submissions,
-            "in_values": batch.values,
-            "in_issues": batch.issues,
-            "in_runs": runs,
-        },
-        years | {min(years) - 1},
-        settings.storage_version,
-    )
+    inputs = {
+        "in_submissions": batch.submissions,
+        "in_values": batch.values,
+        "in_issues": batch.issues,
+        "in_runs": runs,
+        "in_publication_log": ledger.publication_log(settings.ledger_dir),
+        "in_run_context": pd.DataFrame(
+            [{"run_id": run_id, "published_at": published_at, "as_of": as_of.isoformat()}]
+        ),
+    }
+    build.build_warehouse(path, inputs, range(min(years) - 1, max(years) + 2), settings.storage_version)
+    if record:
+        ledger.record_publication(settings.ledger_dir, path, run_id)
     return path
 
 

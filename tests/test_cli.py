@@ -49,6 +49,8 @@ def test_export_and_docs_write_their_files(demo_warehouse, tmp_path, monkeypatch
     assert (tmp_path / "exports" / "parquet" / "province_indicators.parquet").exists()
     result = runner.invoke(app, ["docs"])
     assert result.exit_code == 0, result.output
-    assert "mart.province_indicators" in (tmp_path / "exports" / "tu_dien_du_lieu.md").read_text(encoding="utf-8")
+    assert "mart.province_indicators" in (tmp_path / "exports" / "tu_dien_du_lieu.md").read_text(
+        encoding="utf-8"
+    )
     result = runner.invoke(app, ["export", "--year", "1999"])
     assert result.exit_code == 1 and "1999" in result.output

@@ -28,4 +28,6 @@ STEPS = [
     "50_mart.sql",
     "reconciliation",
     "60_targets.sql",
+    "70_tracking.sql",
+    "80_history.sql",
 ]

@@ -63,6 +63,12 @@ SELECT rule_id, lhs, operator, rhs, CAST(tolerance AS DOUBLE) AS tolerance, tole
        description_en
 FROM in_ref_reconciliation_rules;
 
+CREATE TABLE ref.reporting_calendar AS
+SELECT form_code, reporter_kind, frequency, nullif(periods, '') AS periods, first_period,
+       CAST(deadline_months_after AS INTEGER) AS deadline_months_after, CAST(deadline_day AS INTEGER) AS deadline_day,
+       note
+FROM in_ref_reporting_calendar;
+
 CREATE TABLE ref.plan_targets AS
 SELECT code AS target_code, CAST(target_year AS INTEGER) AS target_year, comparator,
        CAST(value AS DOUBLE) AS target_value, unit, description_vi, description_en, related_indicator, measured_by,

@@ -17,7 +17,10 @@ WITH ranked AS (
                ORDER BY s.seq DESC) AS newest_id
     FROM staging.stg_submissions s
 )
-SELECT submission_id, sha256, original_name, relative_path, size_bytes, received_at, archive_path,
+SELECT submission_id, sha256, original_name, relative_path, size_bytes, received_at, file_modified_at,
+       -- when the reporter sent it, as far as the file shows: the day it was saved, if that is earlier than
+       -- the day it reached the inbox (files loaded from an old mailbox keep their dates)
+       least(received_at, coalesce(file_modified_at, received_at)) AS submitted_at, archive_path,
        template_id, form_code, template_version, r.reporter_code, rep.reporter_kind, period,
        prepared_by, prepared_on,
        CASE WHEN acceptance_rank > 1 THEN 'superseded' ELSE intake_status END AS status,

@@ -1,0 +1,80 @@
+"""The run both flows share: take in, read and parse, validate, give feedback, build, publish, export.
+
+Plain sequencing of the tasks in ``flows.steps``, called from inside a flow (``nightly`` or ``backfill``); it
+holds the one-writer lock from intake to publication, so a second run waits instead of failing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import UTC, date, datetime
+
+from prefect import get_run_logger
+from prefect.runtime import flow_run
+
+from flows import steps
+from ictstat.settings import Settings
+from tasks.faults import checkpoint
+from tasks.intake import read_ledger
+from tasks.publish import clear_stale_builds, writer_lock
+
+
+def run_pipeline(
+    settings: Settings,
+    run_date: date,
+    kind: str,
+    *,
+    reparse: Collection[str] = (),
+    note: str = "",
+    progress_key: str | None = None,
+) -> steps.RunSummary:
+    """One complete run; ``reparse`` lists files (sha256) whose cached parse must be ignored."""
+    logger = get_run_logger()
+    settings.ensure_dirs()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    run_id = f"R{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run = steps.run_record(run_id, str(flow_run.id or ""), kind, started)
+    with writer_lock(settings.lock_path):
+        for stale in clear_stale_builds(settings.build_dir):
+            logger.warning("removed a build file left by an interrupted run: %s", stale.name)
+        checkpoint("intake", settings.home)
+        sightings, new = steps.intake_inbox(settings)
+        logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
+        checkpoint("read", settings.home)
+        parsed = steps.read_and_parse(sightings, settings, run_date, reparse, progress_key)
+        checkpoint("validate", settings.home)
+        batch = steps.validate_batch(parsed, settings)
+        written = steps.feedback_workbooks(batch, new, settings, rewrite_all=bool(reparse))
+        status = batch.submissions["intake_status"].value_counts()
+        run.update(
+            status="published",
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            files_new=len(new),
+            files_total=len(sightings),
+            accepted=int(status.get("accepted", 0) + status.get("accepted_with_warnings", 0)),
+            rejected=int(status.get("rejected", 0)),
+            duplicates=int(status.get("duplicate", 0)),
+            note=f"as of {run_date.isoformat()}" + (f"; {note}" if note else ""),
+        )
+        checkpoint("build", settings.home)
+        build_path = settings.build_dir / f"warehouse-{run_id}.duckdb"
+        steps.build_warehouse(batch, settings, run, build_path, run_date)
+        superseded = steps.superseded_count(build_path)
+        checkpoint("publish", settings.home)
+        published = steps.publish_warehouse(build_path, settings)
+        steps.record_publication(settings, run)
+    checkpoint("exports", settings.home)
+    steps.refresh_appendix_workbook(settings, run_date)
+    summary = steps.summarize(run, batch, len(new), published, superseded, settings.feedback, len(written))
+    steps.report(summary, batch, settings, run_date)
+    logger.info(
+        "published %s: %d accepted, %d rejected, %d duplicate(s), %d superseded",
+        published, summary.accepted + summary.accepted_with_warnings, summary.rejected, summary.duplicates,
+        summary.superseded,
+    )  # fmt: skip
+    return summary
+
+
+def known_sightings(settings: Settings) -> int:
+    return len(read_ledger(settings.ledger_dir))

@@ -1,0 +1,77 @@
+"""The run and publication history kept beside the archive (``archive/ledger/``), append-only JSON lines.
+
+``runs.jsonl`` has one line per finished run; ``publications.jsonl`` one line per province figure that changed
+at a publication (a figure that disappeared has a null value). Together with ``intake.jsonl`` they let every
+build recreate ``audit.runs``, the figures as published on any date and the restatements. A line torn by a crash
+is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+RUNS_LOG = "runs.jsonl"
+PUBLICATIONS_LOG = "publications.jsonl"
+PUBLICATION_COLUMNS = ["run_id", "published_at", "indicator_code", "period", "province_code", "value"]
+
+
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _append_lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def previous_runs(ledger_dir: Path) -> list[dict[str, Any]]:
+    return _read_lines(ledger_dir / RUNS_LOG)
+
+
+def record_run(ledger_dir: Path, run: dict[str, Any]) -> None:
+    _append_lines(ledger_dir / RUNS_LOG, [run])
+
+
+def publication_log(ledger_dir: Path) -> pd.DataFrame:
+    return pd.DataFrame(_read_lines(ledger_dir / PUBLICATIONS_LOG), columns=PUBLICATION_COLUMNS)
+
+
+def record_publication(ledger_dir: Path, warehouse: Path, run_id: str) -> int:
+    """Append the figures this run changed (computed by the build in audit.publication_log); returns how many."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = (
+            con.execute(
+                "SELECT run_id, CAST(published_at AS VARCHAR) AS published_at, indicator_code, period, "
+                "province_code, value FROM audit.publication_log WHERE run_id = ?",
+                [run_id],
+            )
+            .df()
+            .to_dict("records")
+        )
+    finally:
+        con.close()
+    for r in rows:
+        if r["value"] != r["value"]:  # NaN: the figure is gone
+            r["value"] = None
+    _append_lines(ledger_dir / PUBLICATIONS_LOG, rows)
+    return len(rows)
