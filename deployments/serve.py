@@ -1,31 +1,83 @@
-"""Serve ictstat's deployments from this process (one machine, no work pool needed).
+"""ictstat's Prefect deployments, served from one process: the nightly schedule and the backfill form.
+
+This module owns the definition of the two *served* deployments (one machine, no work pool needed); the same
+two deployments for a process work pool (workers on other machines) are declared in
+``deployments/prefect.yaml``. ``ictstat serve`` starts a local Prefect server and serves these; to serve them
+against a server that is already running::
 
     PREFECT_API_URL=http://127.0.0.1:4200/api python deployments/serve.py
 
-``nightly/nightly`` runs at 01:30 every night, Asia/Ho_Chi_Minh time; its logical date is the scheduled time.
+* ``nightly/nightly`` runs at 01:30 every night, Asia/Ho_Chi_Minh time; its logical date (which periods are
+  over, which deadlines have passed) is the scheduled time of the flow run, so a late or retried run still
+  stands for the night it was scheduled for.
+* ``backfill/backfill`` has no schedule: an engineer starts it from the Prefect UI ("Run > Custom run"), whose
+  form is generated from the flow's parameters.
+
+One writer at a time. Each deployment has a concurrency limit of 1 with the ENQUEUE strategy: a second run of
+the same deployment waits in the AwaitingConcurrencySlot state instead of failing. The limit is per
+deployment, so it does not keep a backfill from starting while the nightly run is writing; what does is the
+OS file lock (flock on ``$ICTSTAT_HOME/.ictstat.lock``) both flows hold from intake to publication: a backfill
+waits for a running nightly (and the other way round) across deployments, work pools, machines sharing the
+home folder, and runs started from the command line.
 """
 
 from __future__ import annotations
 
 from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
+from flows.backfill import backfill
 from flows.nightly import nightly
+from ictstat import __version__
 
 NIGHTLY_CRON = "30 1 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
+TAGS = ["ictstat"]
 
 
-def deployments() -> list:
+def one_writer() -> ConcurrencyLimitConfig:
+    """One run of a deployment at a time; the next one queues (ENQUEUE) rather than being cancelled."""
+    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+
+def deployments() -> list[RunnerDeployment]:
+    """The nightly and backfill deployments, as ``prefect.serve`` takes them."""
+    # A module path rather than a file path as the entrypoint: the project is installed in its virtualenv, so
+    # the flow runs the runner starts import the flows wherever `ictstat serve` was started from.
     return [
         nightly.to_deployment(
             name="nightly",
             cron=NIGHTLY_CRON,
             timezone=TIMEZONE,
-            description="Ingest new files, rebuild the warehouse from the archive and publish it.",
-            tags=["ictstat"],
-        )
+            concurrency_limit=one_writer(),
+            description="Every night at 01:30 (Asia/Ho_Chi_Minh): take in the new files of the inbox, rebuild "
+            "the warehouse from the archive and publish it. The logical date is the scheduled time.",
+            tags=TAGS,
+            version=__version__,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        ),
+        backfill.to_deployment(
+            name="backfill",
+            concurrency_limit=one_writer(),
+            description="Reprocess a range of reporting periods for some or all reporters, then rebuild and "
+            "publish the warehouse. Start it with 'Custom run'; try 'dry_run' first: it changes nothing and "
+            "publishes the list of files it would reprocess (artifact ictstat-backfill-preview).",
+            tags=TAGS,
+            version=__version__,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        ),
     ]
 
 
+def serve_deployments() -> None:
+    """Serve both deployments until Ctrl-C or SIGTERM (the API is PREFECT_API_URL's)."""
+    # Prefect pauses the schedule when serving stops and resumes it when serving starts again: the UI then shows
+    # the nightly deployment as paused while nothing runs it, and the nights missed meanwhile are not caught up
+    # one after the other on restart, which is right here because each night's run takes in everything that
+    # arrived since the last one.
+    serve(*deployments(), pause_on_shutdown=True)
+
+
 if __name__ == "__main__":
-    serve(*deployments())
+    serve_deployments()

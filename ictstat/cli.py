@@ -201,6 +201,18 @@ def docs(
     console.print(f"Data dictionary: {path}")
 
 
+@app.command()
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server and its UI (127.0.0.1 only).")
+    ] = 4200,
+) -> None:
+    """Serve the nightly schedule and the backfill form, with a local Prefect server unless PREFECT_API_URL is set."""
+    from ictstat.serve import serve_locally
+
+    raise typer.Exit(serve_locally(port=port))
+
+
 def _published(path: Path) -> Path:
     if not path.exists():
         console.print(f"[red]No warehouse at {path}; run `ictstat run` first.[/]")

@@ -53,7 +53,7 @@ def build_home(
     out: Path | None = None,
     as_of: date = AS_OF,
     run_id: str = "T1",
-    published_at: str = "2026-01-01T00:00:00+00:00",
+    published_at: str | None = None,
     record: bool = False,
 ) -> Path:
     """The nightly flow's steps without Prefect: intake, parse, validate, build (into the published path, without
@@ -74,7 +74,7 @@ def build_home(
           "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),
           "accepted": 0, "rejected": 0, "duplicates": 0, "ictstat_version": "test", "note": None}]
     )  # fmt: skip
-    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {2020}
+    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} | {as_of.year}
     path = out or settings.warehouse_path
     inputs = {
         "in_submissions": batch.submissions,
@@ -83,13 +83,19 @@ def build_home(
         "in_runs": runs,
         "in_publication_log": ledger.publication_log(settings.ledger_dir),
         "in_run_context": pd.DataFrame(
-            [{"run_id": run_id, "published_at": published_at, "as_of": as_of.isoformat()}]
+            [{"run_id": run_id, "published_at": published_at or _now(), "as_of": as_of.isoformat()}]
         ),
     }
     build.build_warehouse(path, inputs, range(min(years) - 1, max(years) + 2), settings.storage_version)
     if record:
         ledger.record_publication(settings.ledger_dir, path, run_id)
     return path
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
 
 
 @pytest.fixture(scope="session")

@@ -70,3 +70,42 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
         con.close()
     assert runs == [("nightly", DEMO_FILES, "published"), ("nightly", 0, "published")]
     assert mobile == 1_294_026
+
+
+def test_backfill_dry_run_changes_nothing_and_a_real_one_reparses_its_selection(prefect_harness, home):
+    from flows.backfill import backfill
+
+    nightly(as_of=date(2026, 1, 1))
+    published = home / "warehouse.duckdb"
+    before = (published.read_bytes(), published.stat().st_mtime_ns)
+    ledger = (home / "archive" / "ledger" / "intake.jsonl").read_text(encoding="utf-8")
+    late = home / "inbox" / "late.xlsx"
+    late.write_bytes(next((home / "inbox").rglob("*.xlsx")).read_bytes())
+
+    preview = backfill(period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", dry_run=True)
+    assert preview == {"dry_run": True, "selected": 3, "new_in_inbox": 1}
+    assert (published.read_bytes(), published.stat().st_mtime_ns) == before
+    assert (home / "archive" / "ledger" / "intake.jsonl").read_text(encoding="utf-8") == ledger
+
+    cache = home / "cache" / "parsed"
+    stamps = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
+    result = backfill(period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", reparse=True)
+    assert result["selected"] == 3 and result["rejected"] == 0
+    rewritten = [p for p in cache.rglob("*.json") if stamps.get(p) != p.stat().st_mtime_ns]
+    assert len(rewritten) == 3  # only the selection was read again; the copy in late.xlsx is a duplicate
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM audit.runs ORDER BY started_at").fetchall()]
+        dup = con.execute("SELECT status FROM audit.submissions WHERE relative_path = 'late.xlsx'").fetchone()
+    finally:
+        con.close()
+    assert kinds == ["nightly", "backfill"] and dup == ("duplicate",)
+
+
+def test_backfill_with_a_reversed_range_fails_fast(prefect_harness, home):
+    from flows.backfill import backfill
+    from tasks.backfill import BackfillError
+
+    with pytest.raises(BackfillError, match="reversed"):
+        backfill(period_from="2020-12", period_to="2020-01")
+    assert not (home / "warehouse.duckdb").exists()
