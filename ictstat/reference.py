@@ -1,12 +1,19 @@
-"""Reference data shipped with ictstat: administrative units, reporters, indicators, units, provinces.
+"""Reference data: administrative units, reporters, indicators, units, provinces, rules.
 
 Units and reporters carry validity dates: a district or a carrier exists for a span of time, never as a
 hard-coded name. Names typed by clerks are resolved to GSO codes here.
+
+The CSV files shipped in ``ictstat/refdata`` describe Bình Phước (code 70) in detail. Provinces, districts and
+communes of the rest of the country come from ``vietnamadminunits``' register of the units before 2025, so the
+same code serves one province or all of them. A deployment can replace any shipped file with its own by
+putting a file of the same name in the folder named by ``ICTSTAT_REFERENCE_DIR`` (a ministry's registry of
+reporters, for example).
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -18,11 +25,32 @@ import pandas as pd
 from ictstat.text import fold
 
 REFDATA = Path(str(files("ictstat") / "refdata"))
+# Tables that cover the whole country: the shipped file, plus vietnamadminunits for every other province.
+NATIONAL = {"admin_units", "communes", "provinces"}
+
+
+def source(name: str) -> Path:
+    """The file a reference table is read from: the deployment's own (ICTSTAT_REFERENCE_DIR) or the shipped one."""
+    overlay = os.environ.get("ICTSTAT_REFERENCE_DIR")
+    if overlay and (Path(overlay) / name).exists():
+        return Path(overlay) / name
+    return REFDATA / name
+
+
+@lru_cache(maxsize=64)
+def _read_path(path: Path, mtime_ns: int) -> tuple[dict[str, str], ...]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple(csv.DictReader(fh))
 
 
 def _read(name: str) -> list[dict[str, str]]:
-    with (REFDATA / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    path = source(name)
+    rows_ = list(_read_path(path, path.stat().st_mtime_ns))
+    stem = name.removesuffix(".csv")
+    if stem in NATIONAL:
+        shipped = {r["province_code"] for r in rows_}
+        rows_ += [r for r in national_rows(stem) if r["province_code"] not in shipped]
+    return rows_
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -32,8 +60,53 @@ def rows(name: str) -> list[dict[str, str]]:
 
 def frame(name: str) -> pd.DataFrame:
     """A reference table as a frame of strings (empty cells as None), for loading into the warehouse."""
-    df = pd.read_csv(REFDATA / f"{name}.csv", dtype=str, keep_default_na=False)
+    data = _read(f"{name}.csv")
+    columns = list(_read_path(source(f"{name}.csv"), source(f"{name}.csv").stat().st_mtime_ns)[0].keys())
+    df = pd.DataFrame(data, columns=columns).fillna("")
     return df.replace({"": None})
+
+
+@lru_cache(maxsize=4)
+def national_rows(table: str) -> tuple[dict[str, str], ...]:
+    """Provinces, districts or communes of the whole country (pre-2025 register of vietnamadminunits), in the
+    columns of the shipped CSV of the same name."""
+    import sqlite3
+
+    import vietnamadminunits
+
+    db = Path(vietnamadminunits.__file__).parent / "data" / "dataset.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        if table == "provinces":
+            q = "SELECT DISTINCT provinceCode, provinceShort FROM admin_units_legacy ORDER BY 1"
+            return tuple(
+                {"province_code": c, "province_name": n, "area_km2": "", "valid_from": "1997-01-01",
+                 "valid_to": "2025-06-30", "successor_code": "", "notes": "vietnamadminunits (pre-2025 register)"}
+                for c, n in con.execute(q)
+            )  # fmt: skip
+        if table == "admin_units":
+            q = (
+                "SELECT provinceCode, provinceShort, districtCode, districtShort, lower(districtType), count(*), "
+                "sum(CASE WHEN wardType = 'Phường' THEN 1 ELSE 0 END) FROM admin_units_legacy "
+                "GROUP BY 1, 2, 3, 4, 5 ORDER BY 3"
+            )
+            return tuple(
+                {"province_code": p, "province_name": pn, "district_code": d, "district_name": dn,
+                 "district_type": t, "commune_count": str(n), "wards": str(w), "valid_from": "2000-01-01",
+                 "valid_to": "2025-06-30", "notes": ""}
+                for p, pn, d, dn, t, n, w in con.execute(q)
+            )  # fmt: skip
+        q = (
+            "SELECT provinceCode, districtCode, wardCode, wardShort, lower(wardType) FROM admin_units_legacy "
+            "WHERE wardCode IS NOT NULL ORDER BY 3"
+        )
+        return tuple(
+            {"province_code": p, "district_code": d, "commune_code": w, "commune_name": n, "commune_type": t,
+             "valid_from": "2000-01-01", "valid_to": "2025-06-30"}
+            for p, d, w, n, t in con.execute(q)
+        )  # fmt: skip
+    finally:
+        con.close()
 
 
 def _d(text: str) -> date | None:
@@ -78,10 +151,21 @@ def all_districts() -> tuple[District, ...]:
 
 def districts(province_code: str, on: date) -> list[District]:
     """District-level units of a province that existed on a day, in GSO code order."""
-    return sorted(
-        (d for d in all_districts() if d.province_code == province_code and d.valid_on(on)),
-        key=lambda d: d.code,
-    )
+    return list(_districts(province_code, on))
+
+
+@lru_cache(maxsize=4096)
+def _districts(province_code: str, on: date) -> tuple[District, ...]:
+    by_province = _districts_by_province().get(province_code, ())
+    return tuple(sorted((d for d in by_province if d.valid_on(on)), key=lambda d: d.code))
+
+
+@lru_cache(maxsize=1)
+def _districts_by_province() -> dict[str, tuple[District, ...]]:
+    out: dict[str, list[District]] = {}
+    for d in all_districts():
+        out.setdefault(d.province_code, []).append(d)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def last_valid_day(province_code: str) -> date:
@@ -150,9 +234,9 @@ class Reporter:
 
 
 @lru_cache(maxsize=1)
-def reporters() -> dict[str, Reporter]:
+def _reporters_cached(path: Path, mtime_ns: int) -> dict[tuple[str, str], Reporter]:
     return {
-        r["reporter_code"]: Reporter(
+        (r["province_code"], r["reporter_code"]): Reporter(
             r["reporter_code"],
             r["reporter_kind"],
             r["province_code"],
@@ -162,19 +246,51 @@ def reporters() -> dict[str, Reporter]:
             _d(r["valid_from"]) or date.min,
             _d(r["valid_to"]),
         )
-        for r in _read("reporters.csv")
+        for r in _read_path(path, mtime_ns)
     }
 
 
-def resolve_reporter(text: object) -> Reporter | None:
-    """A reporter from its code or its name as written on a cover sheet (case and diacritics ignored)."""
+def reporters() -> dict[tuple[str, str], Reporter]:
+    """Every reporter, by (province code, reporter code): a carrier's branch is a reporter in each province."""
+    path = source("reporters.csv")
+    return _reporters_cached(path, path.stat().st_mtime_ns)
+
+
+def reporter(code: str, province_code: str) -> Reporter:
+    return reporters()[(province_code, code)]
+
+
+def resolve_reporter(text: object, province_code: str) -> Reporter | None:
+    """A reporter of the province from its code or its name as written on a cover (case, diacritics ignored)."""
     key = fold(text)
     if not key:
         return None
-    for r in reporters().values():
-        if key in (fold(r.code), fold(r.name_vi), fold(r.name_en)):
+    for (province, _), r in reporters().items():
+        if province == province_code and key in (fold(r.code), fold(r.name_vi), fold(r.name_en)):
             return r
     return None
+
+
+@lru_cache(maxsize=1)
+def _provinces_by_key() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for r in _read("provinces.csv"):
+        name = fold(r["province_name"])
+        for key in (
+            r["province_code"],
+            r["province_code"].lstrip("0"),
+            name,
+            f"tinh {name}",
+            f"thanh pho {name}",
+        ):
+            out.setdefault(key, r["province_code"])
+    return out
+
+
+def resolve_province(text: object) -> str | None:
+    """A province code from what a cover says ("Bình Phước", "Tỉnh Bình Phước", "70"), or None."""
+    key = fold(text)
+    return _provinces_by_key().get(key) if key else None
 
 
 @lru_cache(maxsize=1)
@@ -217,11 +333,17 @@ def communes(district_code: str, on: date) -> list[Commune]:
     """Commune-level units (xã, phường, thị trấn) of a district on a day, in GSO code order."""
     return [
         c
-        for c in all_communes()
-        if c.district_code == district_code
-        and c.valid_from <= on
-        and (c.valid_to is None or on <= c.valid_to)
+        for c in _communes_by_district().get(district_code, ())
+        if c.valid_from <= on and (c.valid_to is None or on <= c.valid_to)
     ]
+
+
+@lru_cache(maxsize=1)
+def _communes_by_district() -> dict[str, tuple[Commune, ...]]:
+    out: dict[str, list[Commune]] = {}
+    for c in all_communes():
+        out.setdefault(c.district_code, []).append(c)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 _COMMUNE_TYPE_WORDS = ("thi tran", "phuong", "xa", "tt", "p", "x")

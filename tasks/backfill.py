@@ -69,7 +69,8 @@ def parse_request(period_from: str, period_to: str, reporters: Sequence[str], mo
         )
     if mode not in MODES:
         raise BackfillError(f"mode phải là / must be one of {', '.join(MODES)}, không phải / not '{mode}'.")
-    registry = reference.reporters()
+    registry = reference.reporters()  # a code names that reporter in every province that has one
+    all_codes = {code for _, code in registry}
     kinds = {r.kind for r in registry.values()}
     codes: list[str] = []
     unknown: list[str] = []
@@ -77,10 +78,10 @@ def parse_request(period_from: str, period_to: str, reporters: Sequence[str], mo
         key = item.strip()
         if not key:
             continue
-        if key.upper() in registry:
+        if key.upper() in all_codes:
             codes.append(key.upper())
         elif key.lower() in kinds:
-            codes.extend(sorted(r.code for r in registry.values() if r.kind == key.lower()))
+            codes.extend(sorted({r.code for r in registry.values() if r.kind == key.lower()}))
         else:
             unknown.append(key)
     if unknown:

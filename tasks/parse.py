@@ -96,6 +96,7 @@ class Issue:
 @dataclass
 class ParsedSubmission:
     template: Template | None = None
+    province_code: str | None = None
     reporter_code: str | None = None
     period: Period | None = None
     period_cell: tuple[str, str] = ("", "")
@@ -138,6 +139,9 @@ def parse_workbook(wb: RawWorkbook, province_code: str, today: date | None) -> P
     if template is None:
         return out
     out.template = template
+    # the cover names the province (one deployment may serve several); the configured one otherwise
+    province_code = reference.resolve_province(cover.get("province")) or province_code
+    out.province_code = province_code
     _check_cover(template, cover, where, out, today)
     on = out.period.end_date if out.period else reference.last_valid_day(province_code)
     for spec in template.sheets:
@@ -158,7 +162,7 @@ def parse_workbook(wb: RawWorkbook, province_code: str, today: date | None) -> P
 
 def _reporter_district(out: ParsedSubmission) -> str | None:
     """The district a district office reports for (None for carriers and the department)."""
-    reporter = reference.reporters().get(out.reporter_code or "")
+    reporter = reference.reporters().get((out.province_code or "", out.reporter_code or ""))
     return reporter.district_code if reporter else None
 
 
@@ -237,8 +241,9 @@ def _check_cover(
 ) -> None:
     sheet, cell = where.get("reporter_code", where.get("reporter_name", (template.cover_sheet, "")))
     raw_reporter = cover.get("reporter_code") or cover.get("reporter_name")
-    reporter = reference.resolve_reporter(raw_reporter) or reference.resolve_reporter(
-        cover.get("reporter_name")
+    province = out.province_code or ""
+    reporter = reference.resolve_reporter(raw_reporter, province) or reference.resolve_reporter(
+        cover.get("reporter_name"), province
     )
     if reporter is None:
         out.add("unknown_reporter", "error", sheet, cell, value=raw_reporter or "")

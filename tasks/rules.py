@@ -126,7 +126,7 @@ SELECT {_quote(r["indicator_code"])}, pr.period, p.period_kind, p.year, rep.prov
        CAST(count(DISTINCT s.reporter_code) AS DOUBLE), {_quote(units[r["indicator_code"]])}, 'exact',
        count(DISTINCT s.reporter_code)
 FROM audit.submissions s
-JOIN ref.reporters rep ON rep.reporter_code = s.reporter_code
+JOIN ref.reporters rep ON rep.reporter_code = s.reporter_code AND rep.province_code = s.province_code
 JOIN ref.period_rollups pr ON pr.reported_period = s.period
 JOIN ref.periods p ON p.period = pr.period
 WHERE s.is_current AND rep.reporter_kind = {_quote(kind)}

@@ -29,7 +29,7 @@ PARSER_VERSION = "1"
 
 SUBMISSION_COLUMNS = [
     "submission_id", "seq", "sha256", "original_name", "relative_path", "size_bytes", "received_at", "file_modified_at",
-    "archive_path", "template_id", "form_code", "template_version", "reporter_code", "period",
+    "archive_path", "template_id", "form_code", "template_version", "province_code", "reporter_code", "period",
     "prepared_by", "prepared_on", "intake_status", "reason_vi", "reason_en", "duplicate_of",
 ]  # fmt: skip
 VALUE_COLUMNS = [
@@ -106,8 +106,8 @@ def parse_sightings(
     )
 
 
-CACHED_FIELDS = ("template_id", "form_code", "template_version", "reporter_code", "period", "prepared_by",
-                 "prepared_on")  # fmt: skip
+CACHED_FIELDS = ("template_id", "form_code", "template_version", "province_code", "reporter_code", "period",
+                 "prepared_by", "prepared_on")  # fmt: skip
 
 
 def parse_file(
@@ -130,6 +130,7 @@ def parse_file(
         "template_id": t.template_id if t else None,
         "form_code": t.form_code if t else None,
         "template_version": t.version if t else None,
+        "province_code": parsed.province_code,
         "reporter_code": parsed.reporter_code,
         "period": str(parsed.period) if parsed.period else None,
         "period_end": parsed.period.end_date.isoformat() if parsed.period else None,

@@ -161,7 +161,7 @@ def plausibility_warnings(values: pd.DataFrame, submissions: pd.DataFrame) -> li
     if values.empty:
         return []
     stocks = {code for code, row in reference.indicators().items() if row["aggregation"] == "stock"}
-    subs = submissions[["submission_id", "reporter_code", "period", "seq"]].dropna(
+    subs = submissions[["submission_id", "province_code", "reporter_code", "period", "seq"]].dropna(
         subset=["reporter_code", "period"]
     )
     v = values[values["indicator_code"].isin(stocks) & values["value"].notna()].merge(
@@ -171,7 +171,7 @@ def plausibility_warnings(values: pd.DataFrame, submissions: pd.DataFrame) -> li
     if v.empty:
         return []
     # one value per reporter, cell key and month: the newest submission's
-    key = ["reporter_code", "measure", "district_code", "commune_code"]
+    key = ["province_code", "reporter_code", "measure", "district_code", "commune_code"]
     v = v.sort_values("seq").drop_duplicates([*key, "period", "submission_id"])
     latest = v.drop_duplicates([*key, "period"], keep="last")[[*key, "period", "value"]]
     year, month = v["period"].str[:4].astype(int), v["period"].str[5:7].astype(int)

@@ -30,4 +30,5 @@ STEPS = [
     "60_targets.sql",
     "70_tracking.sql",
     "80_history.sql",
+    "90_lineage.sql",
 ]

@@ -70,7 +70,7 @@ FIGURES: dict[str, dict[int, float]] = {
 def write(inbox: Path, rng: random.Random) -> list[Path]:
     template = get_template("STTTT-01")
     assert template is not None
-    reporter = reference.reporters()["SO_TTTT"]
+    reporter = reference.reporter("SO_TTTT", "70")
     written = []
     for year in (2019, 2020):
         items = {s.name: {m.key: FIGURES[m.key][year] for m in s.measures} for s in template.sheets}

@@ -54,7 +54,7 @@ def write(inbox: Path, rng: random.Random) -> list[Path]:
                 }
                 for c in communes
             }
-            reporter = reference.reporters()[f"VHTT_{d.code}"]
+            reporter = reference.reporter(f"VHTT_{d.code}", PROVINCE)
             prepared = date(year + 1, 1, 10 + i) if "H" not in period else date(year, 7, 5 + i)
             data = FormData(
                 cover={

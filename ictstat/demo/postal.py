@@ -51,7 +51,7 @@ CLERKS = ("Ngô Thị Lan", "Bùi Văn Minh", "Đỗ Thị Ngọc", "Hồ Văn P
 
 
 def active(carrier: str, year: int) -> bool:
-    r = reference.reporters()[carrier]
+    r = reference.reporter(carrier, PROVINCE)
     return r.active_on(date(year, 1, 1)) and r.active_on(date(year, 12, 31))
 
 
@@ -95,7 +95,7 @@ def write(inbox: Path, rng: random.Random) -> list[Path]:
                 weights = {c: float(c == "VNPOST") for c in CARRIERS}
             for carrier, n in allocate(total, jitter(weights, rng, 0.03)).items():
                 flows[(measure, carrier, year)] = seasonal_split(n, rng)
-    reporters = reference.reporters()
+    reporters = {code: reference.reporter(code, PROVINCE) for code in CARRIERS}
     written: list[Path] = []
     for year in YEARS:
         for month in range(1, 13):

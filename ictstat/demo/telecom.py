@@ -107,7 +107,7 @@ def write(inbox: Path, rng: random.Random) -> list[Path]:
             for key, end in by_year[year].items():
                 start = by_year[year - 1][key]
                 paths[(measure, *key, year)] = monthly_path(start, end, rng)
-    reporters = reference.reporters()
+    reporters = {code: reference.reporter(code, PROVINCE) for code in CARRIERS}
     written: list[Path] = []
     sub_sheet, rev_sheet = template.sheets[0].name, template.sheets[1].name
     for year in YEARS:

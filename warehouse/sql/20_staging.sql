@@ -6,7 +6,7 @@ SELECT submission_id, CAST(seq AS BIGINT) AS seq, sha256, original_name, relativ
        CAST(size_bytes AS BIGINT) AS size_bytes, CAST(received_at AS TIMESTAMPTZ) AS received_at,
        CAST(file_modified_at AS TIMESTAMPTZ) AS file_modified_at,
        archive_path, template_id, form_code, CAST(template_version AS INTEGER) AS template_version,
-       reporter_code, period, prepared_by, prepared_on, intake_status, reason_vi, reason_en, duplicate_of
+       province_code, reporter_code, period, prepared_by, prepared_on, intake_status, reason_vi, reason_en, duplicate_of
 FROM in_submissions;
 
 CREATE TABLE staging.stg_reported_values AS

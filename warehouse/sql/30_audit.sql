@@ -7,12 +7,12 @@ WITH ranked AS (
     SELECT s.*,
            CASE WHEN s.intake_status IN ('accepted', 'accepted_with_warnings')
                 THEN row_number() OVER (
-                    PARTITION BY s.reporter_code, s.form_code, s.period,
+                    PARTITION BY s.province_code, s.reporter_code, s.form_code, s.period,
                                  s.intake_status IN ('accepted', 'accepted_with_warnings')
                     ORDER BY s.seq DESC)
            END AS acceptance_rank,
            first_value(s.submission_id) OVER (
-               PARTITION BY s.reporter_code, s.form_code, s.period,
+               PARTITION BY s.province_code, s.reporter_code, s.form_code, s.period,
                             s.intake_status IN ('accepted', 'accepted_with_warnings')
                ORDER BY s.seq DESC) AS newest_id
     FROM staging.stg_submissions s
@@ -21,7 +21,7 @@ SELECT submission_id, sha256, original_name, relative_path, size_bytes, received
        -- when the reporter sent it, as far as the file shows: the day it was saved, if that is earlier than
        -- the day it reached the inbox (files loaded from an old mailbox keep their dates)
        least(received_at, coalesce(file_modified_at, received_at)) AS submitted_at, archive_path,
-       template_id, form_code, template_version, r.reporter_code, rep.reporter_kind, period,
+       template_id, form_code, template_version, r.province_code, r.reporter_code, rep.reporter_kind, period,
        prepared_by, prepared_on,
        CASE WHEN acceptance_rank > 1 THEN 'superseded' ELSE intake_status END AS status,
        acceptance_rank = 1 AS is_current,
@@ -35,7 +35,7 @@ SELECT submission_id, sha256, original_name, relative_path, size_bytes, received
        duplicate_of,
        intake_status
 FROM ranked r
-LEFT JOIN ref.reporters rep USING (reporter_code)
+LEFT JOIN ref.reporters rep ON rep.reporter_code = r.reporter_code AND rep.province_code = r.province_code
 ORDER BY seq;
 
 CREATE TABLE audit.validation_issues AS

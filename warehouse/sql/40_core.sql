@@ -9,7 +9,7 @@ SELECT v.submission_id, s.reporter_code, s.reporter_kind, rep.province_code, s.p
        v.sheet, v.cell, v.raw_value, s.original_name
 FROM staging.stg_reported_values v
 JOIN audit.submissions s ON s.submission_id = v.submission_id AND s.is_current
-JOIN ref.reporters rep ON rep.reporter_code = s.reporter_code
+JOIN ref.reporters rep ON rep.reporter_code = s.reporter_code AND rep.province_code = s.province_code
 JOIN ref.indicators i ON i.indicator_code = v.indicator_code
 JOIN ref.unit_conversions u ON u.from_unit = v.unit AND u.to_unit = i.unit
 WHERE v.value IS NOT NULL;

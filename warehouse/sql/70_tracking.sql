@@ -24,7 +24,7 @@ expected AS (
       AND (rep.valid_to IS NULL OR rep.valid_to >= p.end_date)
 ),
 received AS (
-    SELECT reporter_code, form_code, period,
+    SELECT province_code, reporter_code, form_code, period,
            count(*) AS files_received,
            count(*) FILTER (WHERE status IN ('accepted', 'accepted_with_warnings', 'superseded')) AS versions_accepted,
            min(submitted_at) FILTER (WHERE status IN ('accepted', 'accepted_with_warnings', 'superseded'))
@@ -33,7 +33,7 @@ received AS (
            max(submission_id) FILTER (WHERE is_current) AS current_submission_id
     FROM audit.submissions
     WHERE status <> 'duplicate' AND reporter_code IS NOT NULL AND period IS NOT NULL
-    GROUP BY reporter_code, form_code, period
+    GROUP BY province_code, reporter_code, form_code, period
 )
 SELECT e.reporter_code, e.reporter_kind, e.province_code, e.form_code, e.period, e.period_kind, e.deadline,
        CASE WHEN r.versions_accepted > 0 AND CAST(r.first_accepted_at AS DATE) <= e.deadline THEN 'on_time'
@@ -50,5 +50,6 @@ SELECT e.reporter_code, e.reporter_kind, e.province_code, e.form_code, e.period,
        r.current_submission_id
 FROM expected e
 CROSS JOIN ctx
-LEFT JOIN received r ON r.reporter_code = e.reporter_code AND r.form_code = e.form_code AND r.period = e.period
+LEFT JOIN received r ON r.province_code = e.province_code AND r.reporter_code = e.reporter_code
+                     AND r.form_code = e.form_code AND r.period = e.period
 ORDER BY e.period, e.form_code, e.reporter_code;
