@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime
+from typing import Any
 
 from prefect import get_run_logger
 from prefect.runtime import flow_run
@@ -16,7 +17,7 @@ from prefect.runtime import flow_run
 from flows import steps
 from ictstat.settings import Settings
 from tasks.faults import checkpoint
-from tasks.intake import read_ledger
+from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
 
 
@@ -42,7 +43,10 @@ def run_pipeline(
         sightings, new = steps.intake_inbox(settings)
         logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
         checkpoint("read", settings.home)
-        parsed = steps.read_and_parse(sightings, settings, run_date, reparse, progress_key)
+        todo, cached = steps.plan_parsing(sightings, settings, reparse)
+        logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
+        results = parse_everywhere(todo, settings, progress_key)
+        parsed = steps.assemble(sightings, todo, results, cached, settings, run_date)
         checkpoint("validate", settings.home)
         batch = steps.validate_batch(parsed, settings)
         written = steps.feedback_workbooks(batch, new, settings, rewrite_all=bool(reparse))
@@ -76,5 +80,19 @@ def run_pipeline(
     return summary
 
 
-def known_sightings(settings: Settings) -> int:
-    return len(read_ledger(settings.ledger_dir))
+def parse_everywhere(
+    todo: list[Sighting], settings: Settings, progress_key: str | None
+) -> list[dict[str, Any]]:
+    """Parse on a Dask cluster when one is configured (one Prefect task per chunk, through prefect-dask),
+    else on this machine's processes."""
+    if not todo:
+        return []
+    if not settings.dask_address:
+        return steps.read_and_parse_locally(todo, settings, progress_key)
+    from prefect_dask import DaskTaskRunner
+
+    job = steps.parse_job(settings)
+    chunks = [todo[i : i + steps.CHUNK] for i in range(0, len(todo), steps.CHUNK)]
+    with DaskTaskRunner(address=settings.dask_address) as runner:
+        futures = [runner.submit(steps.read_and_parse, parameters={"chunk": c, "job": job}) for c in chunks]
+        return [parsed for future in futures for parsed in future.result()]

@@ -6,7 +6,9 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import multiprocessing
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,40 +33,88 @@ def intake_inbox(settings: Settings) -> tuple[list[Sighting], list[Sighting]]:
     return intake.intake(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
 
 
+CHUNK = 100  # files per parse task: few tasks (a task run costs 5-20 ms), each worth a process's start
+POOL_MIN_FILES = 200  # fewer files are parsed faster in the run's own process than by starting a pool
+
+
+def parse_job(settings: Settings) -> submissions.ParseJob:
+    return submissions.ParseJob(
+        settings.archive, settings.province_code, settings.max_unpacked_bytes, settings.max_rows_per_sheet
+    )
+
+
+@task(name="plan parsing", cache_policy=NONE)
+def plan_parsing(
+    sightings: Sequence[Sighting], settings: Settings, reparse: Collection[str] = ()
+) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
+    """Which files must be read and parsed now, and the cached parses of the others."""
+    cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
+    return submissions.to_parse(sightings, cache, reparse)
+
+
 @task(name="read and parse", cache_policy=NONE)
-def read_and_parse(
-    sightings: Sequence[Sighting],
-    settings: Settings,
-    run_date: date,
-    reparse: Collection[str] = (),
-    progress_key: str | None = None,
-) -> submissions.ParsedBatch:
-    """Read every archived workbook and parse it (or take its parse from the cache), with a progress bar."""
+def read_and_parse(chunk: list[Sighting], job: submissions.ParseJob) -> list[dict[str, Any]]:
+    """Read and parse a chunk of files (in this process, a process pool's or a Dask worker's)."""
+    return job(chunk)
+
+
+@task(name="read and parse (process pool)", cache_policy=NONE)
+def read_and_parse_locally(
+    todo: list[Sighting], settings: Settings, progress_key: str | None
+) -> list[dict[str, Any]]:
+    """Read and parse the files on this machine: a pool of ``ICTSTAT_WORKERS`` processes for many files."""
+    job = parse_job(settings)
+    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    progress = _progress(progress_key, len(chunks))
+    if settings.workers <= 1 or len(todo) < POOL_MIN_FILES:
+        out = []
+        for n, chunk in enumerate(chunks, start=1):
+            out.extend(job(chunk))
+            progress(n, settings)
+        return out
+    # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
+    context = multiprocessing.get_context("spawn")
+    results: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
+        for n, parsed in enumerate(pool.map(job, chunks), start=1):
+            results.extend(parsed)
+            progress(n, settings)
+    return results
+
+
+def _progress(key: str | None, total: int) -> Callable[[int, Settings], None]:
+    """A Prefect progress artifact, and the 'parse' fault checkpoint once some files are parsed."""
     artifact: UUID | None = None
-    if progress_key:
-        created = create_progress_artifact(
-            progress=0.0, key=progress_key, description="Files read and parsed"
-        )
+    if key:
+        created = create_progress_artifact(progress=0.0, key=key, description="Files read and parsed")
         assert isinstance(created, UUID)  # called from a synchronous task: never a coroutine
         artifact = created
 
-    def progress(done: int, total: int) -> None:
-        if done >= min(200, total):
+    def update(done: int, settings: Settings) -> None:
+        if done == 1:
             checkpoint("parse", settings.home)
         if artifact is not None:
             update_progress_artifact(artifact_id=artifact, progress=100.0 * done / max(total, 1))
 
-    return submissions.parse_sightings(
-        sightings,
-        settings.archive,
-        settings.province_code,
-        run_date,
-        settings.max_unpacked_bytes,
-        settings.max_rows_per_sheet,
-        cache=submissions.ParseCache(settings.cache_dir, settings.province_code),
-        reparse=reparse,
-        on_progress=progress,
-    )
+    return update
+
+
+@task(name="assemble", cache_policy=NONE)
+def assemble(
+    sightings: Sequence[Sighting],
+    todo: list[Sighting],
+    results: list[dict[str, Any]],
+    cached: dict[str, dict[str, Any]],
+    settings: Settings,
+    run_date: date,
+) -> submissions.ParsedBatch:
+    """Keep the new parses in the cache and put every file's parse into the run's three frames."""
+    cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
+    parsed = dict(cached)
+    for s, result in zip(todo, results, strict=True):
+        cache.put(s.sha256, result)
+        parsed[s.sha256] = result
+    return submissions.assemble(sightings, parsed, run_date)
 
 
 @task(name="validate", cache_policy=NONE)

@@ -6,6 +6,7 @@ picks up the environment of the worker that runs it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     max_rows_per_sheet: int = Field(default=20_000, description="Most rows read from one sheet.")
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest file accepted into the archive."
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Processes that read and parse files in parallel on this machine (1: in the run's own process).",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786): when set, parsing fans out to its workers "
+        "through prefect-dask; the warehouse build stays in the run's own process (one writer).",
     )
     reporting_calendar: Path | None = Field(
         default=None,

@@ -48,6 +48,44 @@ class ParsedBatch:
     issues: pd.DataFrame
 
 
+ParseMany = Callable[[list[Sighting]], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    """Everything a worker (a local process or a Dask worker) needs to parse a chunk of files."""
+
+    archive: Path
+    province_code: str
+    max_unpacked_bytes: int
+    max_rows: int
+
+    def __call__(self, chunk: list[Sighting]) -> list[dict[str, Any]]:
+        return [
+            parse_file(s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows)
+            for s in chunk
+        ]
+
+
+def to_parse(
+    sightings: Sequence[Sighting], cache: ParseCache | None, reparse: Collection[str] = ()
+) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
+    """Split the distinct files into those to read and parse now and those whose parse the cache holds."""
+    todo: list[Sighting] = []
+    cached: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for s in sorted(sightings, key=lambda s: s.seq):
+        if s.sha256 in seen:
+            continue
+        seen.add(s.sha256)
+        parsed = cache.get(s.sha256) if cache is not None and s.sha256 not in reparse else None
+        if parsed is None:
+            todo.append(s)
+        else:
+            cached[s.sha256] = parsed
+    return todo, cached
+
+
 def parse_sightings(
     sightings: Sequence[Sighting],
     archive: Path,
@@ -57,21 +95,32 @@ def parse_sightings(
     max_rows: int,
     cache: ParseCache | None = None,
     reparse: Collection[str] = (),
-    on_progress: Callable[[int, int], None] | None = None,
+    parse_many: ParseMany | None = None,
 ) -> ParsedBatch:
     """Read and parse every distinct file among the sightings; later copies become duplicates.
 
     A file's parse is taken from ``cache`` when it holds one for the same bytes and the same parser code,
-    unless its sha256 is in ``reparse`` (a backfill after a change the fingerprint cannot see).
+    unless its sha256 is in ``reparse`` (a backfill after a change the fingerprint cannot see). The files left
+    are parsed by ``parse_many`` (in this process by default; the flows fan them out to processes or Dask).
     """
+    todo, parsed = to_parse(sightings, cache, reparse)
+    job = ParseJob(archive, province_code, max_unpacked_bytes, max_rows)
+    for s, result in zip(todo, (parse_many or job)(todo), strict=True):
+        parsed[s.sha256] = result
+        if cache is not None:
+            cache.put(s.sha256, result)
+    return assemble(sightings, parsed, today)
+
+
+def assemble(
+    sightings: Sequence[Sighting], parsed_by_sha: dict[str, dict[str, Any]], today: date
+) -> ParsedBatch:
+    """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates."""
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     issues: list[dict[str, Any]] = []
-    ordered = sorted(sightings, key=lambda s: s.seq)
-    for n, s in enumerate(ordered, start=1):
-        if on_progress is not None and (n % 200 == 0 or n == len(ordered)):
-            on_progress(n, len(ordered))
+    for s in sorted(sightings, key=lambda s: s.seq):
         row = _base_row(s)
         if s.sha256 in first_of:
             original = first_of[s.sha256]
@@ -82,11 +131,7 @@ def parse_sightings(
             subs.append(row)
             continue
         first_of[s.sha256] = s
-        parsed = cache.get(s.sha256) if cache is not None and s.sha256 not in reparse else None
-        if parsed is None:
-            parsed = parse_file(s, archive, province_code, max_unpacked_bytes, max_rows)
-            if cache is not None:
-                cache.put(s.sha256, parsed)
+        parsed = parsed_by_sha[s.sha256]
         if "failure" in parsed:
             rule, vi, en = parsed["failure"]
             row.update(intake_status="rejected", reason_vi=vi, reason_en=en)

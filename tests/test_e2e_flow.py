@@ -82,14 +82,18 @@ def test_backfill_dry_run_changes_nothing_and_a_real_one_reparses_its_selection(
     late = home / "inbox" / "late.xlsx"
     late.write_bytes(next((home / "inbox").rglob("*.xlsx")).read_bytes())
 
-    preview = backfill(period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", dry_run=True)
+    preview = backfill(
+        period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", dry_run=True
+    )
     assert preview == {"dry_run": True, "selected": 3, "new_in_inbox": 1}
     assert (published.read_bytes(), published.stat().st_mtime_ns) == before
     assert (home / "archive" / "ledger" / "intake.jsonl").read_text(encoding="utf-8") == ledger
 
     cache = home / "cache" / "parsed"
     stamps = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
-    result = backfill(period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", reparse=True)
+    result = backfill(
+        period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", reparse=True
+    )
     assert result["selected"] == 3 and result["rejected"] == 0
     rewritten = [p for p in cache.rglob("*.json") if stamps.get(p) != p.stat().st_mtime_ns]
     assert len(rewritten) == 3  # only the selection was read again; the copy in late.xlsx is a duplicate
@@ -109,3 +113,31 @@ def test_backfill_with_a_reversed_range_fails_fast(prefect_harness, home):
     with pytest.raises(BackfillError, match="reversed"):
         backfill(period_from="2020-12", period_to="2020-01")
     assert not (home / "warehouse.duckdb").exists()
+
+
+def _marts(path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            table: con.execute(f"SELECT * FROM mart.{table} ORDER BY ALL").fetchall()
+            for table in ("province_indicators", "district_indicators", "carrier_indicators", "reconciliation")
+        }
+    finally:
+        con.close()
+
+
+def test_parsing_on_a_dask_cluster_publishes_the_same_warehouse(prefect_harness, tmp_path, demo_inbox, monkeypatch):
+    from distributed import LocalCluster
+
+    local, distributed_home = tmp_path / "local", tmp_path / "dask"
+    for home in (local, distributed_home):
+        shutil.copytree(demo_inbox, home / "inbox")
+    monkeypatch.setenv("ICTSTAT_HOME", str(local))
+    nightly(as_of=date(2026, 1, 1))  # parses in a local process pool (455 files, 2 workers)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.setenv("ICTSTAT_HOME", str(distributed_home))
+        monkeypatch.setenv("ICTSTAT_DASK_ADDRESS", cluster.scheduler_address)
+        summary = nightly(as_of=date(2026, 1, 1))
+    assert summary.accepted == DEMO_FILES
+    assert _marts(distributed_home / "warehouse.duckdb") == _marts(local / "warehouse.duckdb")
