@@ -38,8 +38,17 @@ POOL_MIN_FILES = 200  # fewer files are parsed faster in the run's own process t
 
 
 def parse_job(settings: Settings) -> submissions.ParseJob:
+    limits = (
+        ("max_cells", settings.max_cells_per_sheet),
+        ("max_sheets", settings.max_sheets),
+        ("max_string_length", settings.max_string_length),
+    )
     return submissions.ParseJob(
-        settings.archive, settings.province_code, settings.max_unpacked_bytes, settings.max_rows_per_sheet
+        settings.archive,
+        settings.province_code,
+        settings.max_unpacked_bytes,
+        settings.max_rows_per_sheet,
+        limits,
     )
 
 
@@ -49,7 +58,7 @@ def plan_parsing(
 ) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
     """Which files must be read and parsed now, and the cached parses of the others."""
     cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
-    return submissions.to_parse(sightings, cache, reparse)
+    return submissions.to_parse(sightings, cache, reparse, settings.archive)
 
 
 @task(name="read and parse", cache_policy=NONE)

@@ -213,6 +213,27 @@ def serve(
     raise typer.Exit(serve_locally(port=port))
 
 
+@app.command("verify-archive")
+def verify_archive() -> None:
+    """Re-hash every archived file; a copy that no longer matches is reported and will never be loaded."""
+    from ictstat.settings import load_settings
+    from tasks.intake import verify_archive as verify
+    from tasks.submissions import ParseCache
+
+    settings = load_settings()
+    bad = verify(settings.archive, settings.ledger_dir)
+    cache = ParseCache(settings.cache_dir, settings.province_code)
+    for s in bad:
+        cache.drop(s.sha256)  # the next run parses it again, finds it corrupt and rejects it
+        console.print(
+            f"[red]{s.submission_id} {s.relative_path}: archive copy {s.archive_path} is corrupt[/]"
+        )
+    if bad:
+        console.print(f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions.")
+        raise typer.Exit(1)
+    console.print("Every archived file matches its sha256.")
+
+
 def _published(path: Path) -> Path:
     if not path.exists():
         console.print(f"[red]No warehouse at {path}; run `ictstat run` first.[/]")

@@ -138,6 +138,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ô {cell} (sheet '{sheet}', cột '{column}'): ô trống trong khi các dòng khác của cột có số liệu.",
         "Cell {cell} (sheet '{sheet}', column '{column}'): blank while other rows of the column have figures.",
     ),
+    "archive_corrupt": (
+        "Bản lưu trữ của tệp ({value}) không còn khớp mã băm SHA-256 khi nhận (hỏng đĩa hoặc khôi phục sai); tệp "
+        "không được nạp. Hãy khôi phục bản lưu trữ hoặc yêu cầu đơn vị gửi lại.",
+        "The archived copy ({value}) no longer matches the SHA-256 it had when received (disk fault or bad "
+        "restore); it was not loaded. Restore the archive copy or ask the reporter to resend.",
+    ),
     "not_a_spreadsheet": (
         "Tệp không phải bảng tính Excel (.xlsx, .xlsm, .xls, .ods).",
         "The file is not a spreadsheet (.xlsx, .xlsm, .xls, .ods).",

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         description="Largest declared unpacked size of a workbook (checked before reading it).",
     )
     max_rows_per_sheet: int = Field(default=20_000, description="Most rows read from one sheet.")
+    max_cells_per_sheet: int = Field(
+        default=2_000_000, description="Most cells (rows x columns) of one sheet."
+    )
+    max_sheets: int = Field(default=100, description="Most sheets in one workbook.")
+    max_string_length: int = Field(
+        default=32_767, description="Longest text in one cell (Excel's own limit)."
+    )
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, description="Largest file accepted into the archive."
     )

@@ -64,10 +64,19 @@ def sniff_format(path: Path) -> str | None:
     return None
 
 
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:?[A-Z]*(\d*)"')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="([A-Z]+)(\d+):?([A-Z]*)(\d*)"')
+# Excel's own limit on a cell's text; longer text is not something a person typed into a form
+MAX_STRING_LENGTH = 32_767
 
 
-def check_zip_before_reading(path: Path, max_unpacked: int, max_rows: int) -> int:
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.decode():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def check_zip_before_reading(path: Path, max_unpacked: int, max_rows: int, max_cells: int = 2_000_000) -> int:
     """Check what a zip-based workbook declares before anything is unpacked.
 
     The sum of the members' declared sizes must stay under ``max_unpacked`` (a 200 KB file can unpack to
@@ -85,10 +94,19 @@ def check_zip_before_reading(path: Path, max_unpacked: int, max_rows: int) -> in
                     with zf.open(info) as fh:
                         head = fh.read(4096)
                     m = _DIMENSION.search(head)
-                    if m and m.group(1) and int(m.group(1)) > max_rows:
-                        sheet = info.filename.rsplit("/", 1)[-1]
+                    if m is None:
+                        continue
+                    sheet = info.filename.rsplit("/", 1)[-1]
+                    last_col, last_row = m.group(3) or m.group(1), int(m.group(4) or m.group(2))
+                    if last_row > max_rows:
                         raise ReadError(
-                            "too_large", f"{sheet} declares {int(m.group(1)):,} rows", f"{max_rows:,} rows"
+                            "too_large", f"{sheet} declares {last_row:,} rows", f"{max_rows:,} rows"
+                        )
+                    if last_row * _column_number(last_col) > max_cells:
+                        raise ReadError(
+                            "too_large",
+                            f"{sheet} declares {last_row * _column_number(last_col):,} cells",
+                            f"{max_cells:,} cells",
                         )
     except zipfile.BadZipFile as exc:
         raise ReadError("unreadable", f"corrupt or truncated zip ({exc})") from exc
@@ -105,13 +123,25 @@ def is_encrypted_ole(path: Path) -> bool:
     return "EncryptedPackage".encode("utf-16-le") in data
 
 
-def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWorkbook:
-    """All sheets of a workbook as rows of values; raises ReadError with a reason a clerk can act on."""
+def read_workbook(
+    path: Path,
+    max_unpacked_bytes: int,
+    max_rows: int,
+    *,
+    max_cells: int = 2_000_000,
+    max_sheets: int = 100,
+    max_string_length: int = MAX_STRING_LENGTH,
+) -> RawWorkbook:
+    """All sheets of a workbook as rows of values; raises ReadError with a reason a clerk can act on.
+
+    Every limit is checked as early as it can be: zip sizes and declared dimensions before anything is
+    unpacked, a sheet's size before its cells become Python objects, text lengths before parsing.
+    """
     kind = sniff_format(path)
     if kind is None:
         raise ReadError("not_a_spreadsheet", path.suffix)
     if kind == "zip":
-        check_zip_before_reading(path, max_unpacked_bytes, max_rows)
+        check_zip_before_reading(path, max_unpacked_bytes, max_rows, max_cells)
     elif is_encrypted_ole(path):
         raise ReadError("password_protected")
     try:
@@ -121,13 +151,22 @@ def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWork
     sheets: list[RawSheet] = []
     try:
         visibility = {m.name: str(m.visible).endswith("Visible") for m in wb.sheets_metadata}
+        if len(wb.sheet_names) > max_sheets:
+            raise ReadError("too_large", f"{len(wb.sheet_names)} sheets", f"{max_sheets} sheets")
         for name in wb.sheet_names:
             sheet = wb.get_sheet_by_name(name)
             if sheet.height > max_rows:
                 raise ReadError(
                     "too_large", f"sheet '{name}' has {sheet.height:,} rows", f"{max_rows:,} rows"
                 )
+            if sheet.height * sheet.width > max_cells:
+                raise ReadError(
+                    "too_large",
+                    f"sheet '{name}' has {sheet.height * sheet.width:,} cells",
+                    f"{max_cells:,} cells",
+                )
             rows = [list(r) for r in sheet.to_python(skip_empty_area=False)]
+            _check_text_lengths(name, rows, max_string_length)
             merged = list(sheet.merged_cell_ranges or [])
             _fill_merged(rows, merged)
             sheets.append(RawSheet(name, rows, visibility.get(name, True), merged))
@@ -138,6 +177,19 @@ def read_workbook(path: Path, max_unpacked_bytes: int, max_rows: int) -> RawWork
     finally:
         wb.close()
     return RawWorkbook(sheets)
+
+
+def _check_text_lengths(sheet: str, rows: list[list[Any]], limit: int) -> None:
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, str) and len(value) > limit:
+                from openpyxl.utils import get_column_letter
+
+                raise ReadError(
+                    "too_large",
+                    f"sheet '{sheet}', cell {get_column_letter(c + 1)}{r + 1} holds {len(value):,} characters",
+                    f"{limit:,} characters",
+                )
 
 
 def _fill_merged(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ictstat.messages import render
-from tasks.intake import Sighting
+from tasks.intake import Sighting, sha256_of
 from tasks.parse import parse_workbook
 from tasks.read import SPREADSHEET_EXTENSIONS, ReadError, read_workbook
 
@@ -59,18 +59,26 @@ class ParseJob:
     province_code: str
     max_unpacked_bytes: int
     max_rows: int
+    limits: tuple[tuple[str, int], ...] = ()  # further read_workbook limits (max_cells, max_sheets, ...)
 
     def __call__(self, chunk: list[Sighting]) -> list[dict[str, Any]]:
+        limits = dict(self.limits)
         return [
-            parse_file(s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows)
+            parse_file(s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows, limits)
             for s in chunk
         ]
 
 
 def to_parse(
-    sightings: Sequence[Sighting], cache: ParseCache | None, reparse: Collection[str] = ()
+    sightings: Sequence[Sighting],
+    cache: ParseCache | None,
+    reparse: Collection[str] = (),
+    archive: Path | None = None,
 ) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
-    """Split the distinct files into those to read and parse now and those whose parse the cache holds."""
+    """Split the distinct files into those to read and parse now and those whose parse the cache holds.
+
+    With ``archive``, a cached parse is used only while the archived copy still has its size: a truncated
+    or missing copy is parsed again, which reports it (its full hash is checked then)."""
     todo: list[Sighting] = []
     cached: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
@@ -79,6 +87,10 @@ def to_parse(
             continue
         seen.add(s.sha256)
         parsed = cache.get(s.sha256) if cache is not None and s.sha256 not in reparse else None
+        if parsed is not None and archive is not None and s.archive_path:
+            copy = archive / s.archive_path
+            if not copy.exists() or copy.stat().st_size != s.size_bytes:
+                parsed = None
         if parsed is None:
             todo.append(s)
         else:
@@ -156,17 +168,28 @@ CACHED_FIELDS = ("template_id", "form_code", "template_version", "province_code"
 
 
 def parse_file(
-    s: Sighting, archive: Path, province_code: str, max_unpacked: int, max_rows: int
+    s: Sighting,
+    archive: Path,
+    province_code: str,
+    max_unpacked: int,
+    max_rows: int,
+    limits: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Everything the pipeline keeps of one file, as plain data (what the parse cache stores): either
-    ``{"failure": [rule, reason_vi, reason_en]}`` or the form, cover fields, values and issues."""
+    ``{"failure": [rule, reason_vi, reason_en]}`` or the form, cover fields, values and issues.
+
+    The archived copy is checked against its sha256 first: a file whose bytes changed on disk (bit rot, a
+    bad restore) is reported and never loaded."""
     if not s.archive_path:
         return {"failure": ["too_large", *render("too_large", value=f"{s.size_bytes:,} bytes",
                                                  expected="ICTSTAT_MAX_FILE_BYTES")]}  # fmt: skip
     if s.extension not in SPREADSHEET_EXTENSIONS and s.extension not in (".bin", ""):
         return {"failure": ["not_a_spreadsheet", *render("not_a_spreadsheet")]}
+    path = archive / s.archive_path
+    if not path.exists() or sha256_of(path) != s.sha256:
+        return {"failure": ["archive_corrupt", *render("archive_corrupt", value=s.archive_path)]}
     try:
-        wb = read_workbook(archive / s.archive_path, max_unpacked, max_rows)
+        wb = read_workbook(path, max_unpacked, max_rows, **(limits or {}))
     except ReadError as err:
         return {"failure": [err.rule, *render(err.rule, value=err.detail, expected=err.expected)]}
     parsed = parse_workbook(wb, province_code, today=None)
@@ -220,6 +243,9 @@ class ParseCache:
         except (OSError, ValueError):
             return None  # missing, or torn by a crash: parse again
         return data
+
+    def drop(self, sha: str) -> None:
+        self._path(sha).unlink(missing_ok=True)
 
     def put(self, sha: str, parsed: dict[str, Any]) -> None:
         path = self._path(sha)
