@@ -120,13 +120,20 @@ def _marts(path):
     try:
         return {
             table: con.execute(f"SELECT * FROM mart.{table} ORDER BY ALL").fetchall()
-            for table in ("province_indicators", "district_indicators", "carrier_indicators", "reconciliation")
+            for table in (
+                "province_indicators",
+                "district_indicators",
+                "carrier_indicators",
+                "reconciliation",
+            )
         }
     finally:
         con.close()
 
 
-def test_parsing_on_a_dask_cluster_publishes_the_same_warehouse(prefect_harness, tmp_path, demo_inbox, monkeypatch):
+def test_parsing_on_a_dask_cluster_publishes_the_same_warehouse(
+    prefect_harness, tmp_path, demo_inbox, monkeypatch
+):
     from distributed import LocalCluster
 
     local, distributed_home = tmp_path / "local", tmp_path / "dask"
