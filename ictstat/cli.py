@@ -24,6 +24,15 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 
+def _register_explain() -> None:
+    from ictstat.explain import explain_command  # imports duckdb only when a figure is explained
+
+    app.command("explain")(explain_command)
+
+
+_register_explain()
+
+
 @app.command("demo-data")
 def demo_data(
     force: Annotated[bool, typer.Option(help="Write even if the inbox already holds files.")] = False,

@@ -91,11 +91,18 @@ def derived_sums_sql(rules: Iterable[Mapping[str, str]], known_codes: Iterable[s
     """Sum-of-parts indicators, computed at the finest grain (reporter x district x period) so that every
     mart (carrier, district, province) gets them."""
     known = set(known_codes)
+    rules = list(rules)
+    pending = {r["indicator_code"] for r in rules if r["method"] == "sum"}
     statements = []
     for r in rules:
         if r["method"] != "sum":
             continue
+        pending.discard(r["indicator_code"])
         expr = compile_expression(r["expression"], known, f"derived {r['indicator_code']}")
+        early = [c for c in expr.codes if c in pending]
+        if early:
+            # it would be summed before it exists and silently left out
+            raise RuleError(f"derived {r['indicator_code']}: {', '.join(early)} must be defined before it")
         if not re.fullmatch(r'"[A-Z0-9_]+"(\s*\+\s*"[A-Z0-9_]+")*', expr.sql.strip()):
             raise RuleError(f"derived {r['indicator_code']}: a 'sum' rule adds indicator codes only")
         parts = ", ".join(_quote(c) for c in expr.codes)

@@ -52,7 +52,8 @@ counted AS (
            CAST(NULL AS VARCHAR) AS qualifier, 'count of reporters' AS cell_rule
     FROM ref.derived_indicators d
     JOIN ref.reporters rep ON rep.reporter_kind = trim(d.expression)
-    JOIN audit.submissions s ON s.reporter_code = rep.reporter_code AND s.is_current
+    JOIN audit.submissions s ON s.reporter_code = rep.reporter_code AND s.province_code = rep.province_code
+                            AND s.is_current
     JOIN ref.period_rollups pr ON pr.reported_period = s.period
     WHERE d.method = 'count_reporters'
 ),
@@ -93,9 +94,9 @@ JOIN expansion x ON x.indicator_code = f.indicator_code
 JOIN sources s ON s.level = f.level AND s.grain_key = f.grain_key AND s.province_code = f.province_code
               AND s.leaf_code = x.leaf_code AND s.period = f.period
 -- Sorted by figure so that a look-up of one figure reads few row groups; cells in reading order (row, column).
-ORDER BY f.level, f.indicator_code, f.period, f.district_code, f.carrier_code, x.part_code, s.reporter_code,
-         s.reported_period, s.submission_id, s.sheet, CAST(regexp_extract(s.cell, '[0-9]+') AS INTEGER),
-         length(s.cell), s.cell;
+ORDER BY f.level, f.province_code, f.indicator_code, f.period, f.district_code, f.carrier_code, x.part_code,
+         s.reporter_code, s.reported_period, s.submission_id, s.sheet,
+         CAST(regexp_extract(s.cell, '[0-9]+') AS INTEGER), length(s.cell), s.cell;
 
 -- The inputs of every derived figure: the parts of a 'sum' at the same grain, the province figures and context
 -- values (area, days, communes) a 'formula' reads. A part left blank has no value (blank is not zero).
@@ -111,6 +112,7 @@ inputs AS (  -- first appearance of each indicator code or context value, in the
            min(r.position) AS input_order
     FROM rules r
     LEFT JOIN ref.indicators i ON i.indicator_code = r.name
+    -- the context values of tasks/rules.py (CONTEXT_VALUES), as core.period_context holds them
     WHERE i.indicator_code IS NOT NULL OR r.name IN ('area_km2', 'days_in_period', 'communes_total')
     GROUP BY ALL
 ),
@@ -143,4 +145,4 @@ LEFT JOIN figures p ON n.input_kind = 'indicator' AND p.level = f.level AND p.in
                    AND p.carrier_code IS NOT DISTINCT FROM f.carrier_code
 LEFT JOIN context c ON n.input_kind = 'context' AND c.input_name = n.input_name AND c.province_code = f.province_code
                    AND c.period = f.period
-ORDER BY f.level, f.indicator_code, f.period, f.district_code, f.carrier_code, n.input_order;
+ORDER BY f.level, f.province_code, f.indicator_code, f.period, f.district_code, f.carrier_code, n.input_order;
