@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint format typecheck run templates clean
+.PHONY: demo test lint format typecheck run templates serve clean
 
 $(UV):
 	python3 -m venv .tools
@@ -38,6 +38,9 @@ run: .venv/.synced
 
 templates: .venv/.synced
 	.venv/bin/ictstat templates
+
+serve: .venv/.synced  ## local Prefect server + UI on http://127.0.0.1:4200, nightly schedule and backfill form
+	.venv/bin/ictstat serve
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

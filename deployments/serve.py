@@ -23,9 +23,13 @@ home folder, and runs started from the command line.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron
 
 from flows.backfill import backfill
 from flows.nightly import nightly
@@ -46,28 +50,38 @@ def deployments() -> list[RunnerDeployment]:
     # A module path rather than a file path as the entrypoint: the project is installed in its virtualenv, so
     # the flow runs the runner starts import the flows wherever `ictstat serve` was started from.
     return [
-        nightly.to_deployment(
-            name="nightly",
-            cron=NIGHTLY_CRON,
-            timezone=TIMEZONE,
-            concurrency_limit=one_writer(),
-            description="Every night at 01:30 (Asia/Ho_Chi_Minh): take in the new files of the inbox, rebuild "
-            "the warehouse from the archive and publish it. The logical date is the scheduled time.",
-            tags=TAGS,
-            version=__version__,
-            entrypoint_type=EntrypointType.MODULE_PATH,
+        _built(
+            nightly.to_deployment(
+                name="nightly",
+                # to_deployment has no timezone argument: a cron string alone would be read in UTC
+                schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
+                concurrency_limit=one_writer(),
+                description="Every night at 01:30 (Asia/Ho_Chi_Minh): take in the new files of the inbox, rebuild "
+                "the warehouse from the archive and publish it. The logical date is the scheduled time.",
+                tags=TAGS,
+                version=__version__,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
         ),
-        backfill.to_deployment(
-            name="backfill",
-            concurrency_limit=one_writer(),
-            description="Reprocess a range of reporting periods for some or all reporters, then rebuild and "
-            "publish the warehouse. Start it with 'Custom run'; try 'dry_run' first: it changes nothing and "
-            "publishes the list of files it would reprocess (artifact ictstat-backfill-preview).",
-            tags=TAGS,
-            version=__version__,
-            entrypoint_type=EntrypointType.MODULE_PATH,
+        _built(
+            backfill.to_deployment(
+                name="backfill",
+                concurrency_limit=one_writer(),
+                description="Reprocess a range of reporting periods for some or all reporters, then rebuild and "
+                "publish the warehouse. Start it with 'Custom run'; try 'dry_run' first: it changes nothing and "
+                "publishes the list of files it would reprocess (artifact ictstat-backfill-preview).",
+                tags=TAGS,
+                version=__version__,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
         ),
     ]
+
+
+def _built(deployment: RunnerDeployment | Coroutine[Any, Any, RunnerDeployment]) -> RunnerDeployment:
+    # to_deployment answers a coroutine when called from async code; from sync code, the deployment itself.
+    assert isinstance(deployment, RunnerDeployment), "deployments() must be called from sync code"
+    return deployment
 
 
 def serve_deployments() -> None:

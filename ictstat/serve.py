@@ -80,9 +80,15 @@ def start_server(host: str, port: int, log_path: Path) -> subprocess.Popen[bytes
     """Start ``prefect server start`` in its own process group, its output appended to ``log_path``."""
     _check_port_free(host, port)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false")
-    # The server must not take its own API URL from a profile or the environment of this process.
-    env.pop("PREFECT_API_URL", None)
+    env = dict(
+        os.environ,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        # `--port` alone moves the API but not the address the UI's JavaScript calls, which stays
+        # http://127.0.0.1:4200/api: the UI on any other port would say "Can't connect to Server API".
+        PREFECT_SERVER_API_HOST=host,
+        PREFECT_SERVER_API_PORT=str(port),
+    )
+    env.setdefault("PREFECT_UI_API_URL", f"http://{_url_host(host)}:{port}/api")
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [_prefect_executable(), "server", "start", "--host", host, "--port", str(port)],
@@ -190,6 +196,8 @@ def _prefect_executable() -> str:
 
 def _check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as uvicorn does: a port left in TIME_WAIT by a server that just stopped is free to listen on again
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -218,7 +226,7 @@ def _signals_ignored() -> Iterator[None]:
         yield
     finally:
         for s, handler in before.items():
-            signal.signal(s, handler)
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
 
 
 def _url_host(host: str) -> str:

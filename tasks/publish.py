@@ -9,11 +9,15 @@ the new data, and a crash before the rename leaves the old file intact.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+logger = logging.getLogger("ictstat.publish")
 
 
 class WarehouseBusy(RuntimeError):
@@ -29,12 +33,18 @@ def writer_lock(lock_path: Path, wait_seconds: float = 3600.0, poll: float = 0.5
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = lock_path.open("a+")
     deadline = time.monotonic() + wait_seconds
+    told = False
     try:
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not told:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "another process"
+                    logger.warning("waiting for the warehouse writer lock %s, held by %s", lock_path, holder)
+                    told = True
                 if time.monotonic() > deadline:
                     raise WarehouseBusy(f"another ictstat run holds {lock_path}") from None
                 time.sleep(poll)
