@@ -9,16 +9,25 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect import get_run_logger
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows import steps
 from ictstat.settings import Settings
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
+
+T = TypeVar("T")
+
+
+def opaque(value: T) -> T:
+    """Hand a large input to a task without Prefect walking every element of it (seconds per task for a
+    few hundred thousand parsed cells); the task receives the value itself."""
+    return cast(T, quote(value))
 
 
 def run_pipeline(
@@ -43,13 +52,15 @@ def run_pipeline(
         sightings, new = steps.intake_inbox(settings)
         logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
         checkpoint("read", settings.home)
-        todo, cached = steps.plan_parsing(sightings, settings, reparse)
+        todo, cached = steps.plan_parsing(opaque(sightings), settings, reparse)
         logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
         results = parse_everywhere(todo, settings, progress_key)
-        parsed = steps.assemble(sightings, todo, results, cached, settings, run_date)
+        parsed = steps.assemble(
+            opaque(sightings), opaque(todo), opaque(results), opaque(cached), settings, run_date
+        )
         checkpoint("validate", settings.home)
-        batch = steps.validate_batch(parsed, settings)
-        written = steps.feedback_workbooks(batch, new, settings, rewrite_all=bool(reparse))
+        batch = steps.validate_batch(opaque(parsed), settings)
+        written = steps.feedback_workbooks(opaque(batch), opaque(new), settings, rewrite_all=bool(reparse))
         status = batch.submissions["intake_status"].value_counts()
         run.update(
             status="published",
@@ -63,7 +74,7 @@ def run_pipeline(
         )
         checkpoint("build", settings.home)
         build_path = settings.build_dir / f"warehouse-{run_id}.duckdb"
-        steps.build_warehouse(batch, settings, run, build_path, run_date)
+        steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
         superseded = steps.superseded_count(build_path)
         checkpoint("publish", settings.home)
         published = steps.publish_warehouse(build_path, settings)
@@ -71,7 +82,7 @@ def run_pipeline(
     checkpoint("exports", settings.home)
     steps.refresh_appendix_workbook(settings, run_date)
     summary = steps.summarize(run, batch, len(new), published, superseded, settings.feedback, len(written))
-    steps.report(summary, batch, settings, run_date)
+    steps.report(summary, opaque(batch), settings, run_date)
     logger.info(
         "published %s: %d accepted, %d rejected, %d duplicate(s), %d superseded",
         published, summary.accepted + summary.accepted_with_warnings, summary.rejected, summary.duplicates,
@@ -88,7 +99,7 @@ def parse_everywhere(
     if not todo:
         return []
     if not settings.dask_address:
-        return steps.read_and_parse_locally(todo, settings, progress_key)
+        return steps.read_and_parse_locally(opaque(todo), settings, progress_key)
     from prefect_dask import DaskTaskRunner
 
     job = steps.parse_job(settings)
