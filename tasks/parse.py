@@ -312,6 +312,18 @@ def _labels(sheet: RawSheet, r: int, c: int) -> list[str]:
 
 
 def _locate_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
+    """The header row of ``spec`` in ``sheet`` (remembered for the sheet: it is asked for more than once)."""
+    key = (id(sheet), f"{spec.name}|{spec.layout}|{id(spec)}")
+    if sheet.header_memo is not None and key in sheet.header_memo:
+        return sheet.header_memo[key]
+    found = _find_header(sheet, spec)
+    if sheet.header_memo is None:
+        sheet.header_memo = {}
+    sheet.header_memo[key] = found
+    return found
+
+
+def _find_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
     best: _Header | None = None
     for r in range(min(HEADER_SEARCH_ROWS, len(sheet.rows))):
         row = sheet.rows[r]
@@ -323,17 +335,20 @@ def _locate_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
             )
             cols: dict[str, int] = {}
             label_col = code_col = None
+            by_label = spec.measure_by_label
             for c in range(len(row)):
-                labels = _labels(sheet, r, c)
-                folded = {fold(x) for x in labels}
-                if label_col is None and folded & unit_labels:
+                if row[c] in ("", None) and sheet.cell(r + 1, c) in ("", None):
+                    continue
+                folded = [fold(x) for x in _labels(sheet, r, c)]
+                if label_col is None and unit_labels.intersection(folded):
                     label_col = c
                     continue
-                if code_col is None and folded & code_labels:
+                if code_col is None and code_labels.intersection(folded):
                     code_col = c
                     continue
-                for m in spec.measures:
-                    if m.key not in cols and any(m.matches(x) for x in labels):
+                for f in folded:
+                    m = by_label.get(f)
+                    if m is not None and m.key not in cols:
                         cols[m.key] = c
                         break
             if label_col is not None and cols and (best is None or len(cols) > len(best.measure_cols)):

@@ -37,6 +37,7 @@ class RawSheet:
     rows: list[list[Any]]  # rows[r][c] is the cell at row r+1, column c+1 ("" when empty)
     visible: bool = True
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    header_memo: dict[Any, Any] | None = None  # header rows already located in this sheet (tasks.parse)
 
     def cell(self, r: int, c: int) -> Any:
         """Zero-based access that tolerates ragged rows."""

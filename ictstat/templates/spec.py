@@ -15,6 +15,7 @@ header still matches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from ictstat.text import fold
@@ -39,9 +40,14 @@ class Measure:
     max_value: float | None = None
     aliases: tuple[str, ...] = ()
 
+    @cached_property
+    def folded_labels(self) -> frozenset[str]:
+        """The label and its aliases, folded once (matching runs for every header cell of every file)."""
+        return frozenset({fold(self.label), *(fold(a) for a in self.aliases)})
+
     def matches(self, text: object) -> bool:
         f = fold(text)
-        return bool(f) and f in {fold(self.label), *(fold(a) for a in self.aliases)}
+        return bool(f) and f in self.folded_labels
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,16 @@ class SheetSpec:
     parts_of_whole: tuple[PartOfWhole, ...] = ()
 
     def measure(self, key: str) -> Measure:
-        return next(m for m in self.measures if m.key == key)
+        return self.measures_by_key[key]
+
+    @cached_property
+    def measures_by_key(self) -> dict[str, Measure]:
+        return {m.key: m for m in self.measures}
+
+    @cached_property
+    def measure_by_label(self) -> dict[str, Measure]:
+        """Folded label or alias -> measure, for matching a header cell in one lookup."""
+        return {label: m for m in self.measures for label in m.folded_labels if label}
 
 
 @dataclass(frozen=True)
