@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint format typecheck run templates serve clean
+.PHONY: demo test lint format typecheck run templates serve bench clean
 
 $(UV):
 	python3 -m venv .tools
@@ -38,6 +38,10 @@ run: .venv/.synced
 
 templates: .venv/.synced
 	.venv/bin/ictstat templates
+
+bench: .venv/.synced  ## the national-scale benchmark (bench/README.md): raw read, ictstat, naive baseline
+	$(UV) sync --frozen --group bench --python python3
+	.venv/bin/python -m bench.run --workbooks 1000 20000
 
 serve: .venv/.synced  ## local Prefect server + UI on http://127.0.0.1:4200, nightly schedule and backfill form
 	.venv/bin/ictstat serve

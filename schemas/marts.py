@@ -42,14 +42,14 @@ DISTRICT_INDICATORS = pa.DataFrameSchema(
     strict=False,
 )
 
-# Grain: one row per indicator, period and carrier.
+# Grain: one row per indicator, period, province and carrier (a carrier's branch reports in each province).
 CARRIER_INDICATORS = pa.DataFrameSchema(
     {
         **_indicator_columns(),
         "carrier_code": pa.Column(str),
         "carrier_kind": pa.Column(str, pa.Check.isin(["telecom_carrier", "postal_carrier"])),
     },
-    unique=["indicator_code", "period", "carrier_code"],
+    unique=["indicator_code", "period", "province_code", "carrier_code"],
     name="mart.carrier_indicators",
     strict=False,
 )

@@ -20,7 +20,7 @@ SELECT c.indicator_code, c.period, c.period_kind, c.province_code, c.reporter_co
 FROM cur c
 JOIN ref.periods cp ON cp.period = c.period
 LEFT JOIN cur p ON p.indicator_code = c.indicator_code AND p.reporter_code = c.reporter_code
-               AND p.period = cp.same_period_last_year
+               AND p.province_code = c.province_code AND p.period = cp.same_period_last_year
 ORDER BY c.indicator_code, c.reporter_code, c.period;
 
 CREATE TABLE mart.district_indicators AS

@@ -1,0 +1,1 @@
+"""Benchmarks of ictstat at national scale: synthetic inboxes, a naive baseline and the measurements."""
