@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,9 +70,13 @@ def read_ledger(ledger_dir: Path) -> list[Sighting]:
 def inbox_files(inbox: Path) -> list[Path]:
     """Every file below the inbox, in the order of their relative paths (so sequence numbers are stable)."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(inbox):
+    for root, dirs, files in os.walk(inbox):  # os.walk does not descend into linked folders
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(Path(root) / name for name in files if not name.startswith(IGNORED_PREFIXES))
+        for name in files:
+            path = Path(root) / name
+            # regular files only: a link may lead out of the inbox, a FIFO or device would hang the read
+            if not name.startswith(IGNORED_PREFIXES) and stat.S_ISREG(path.lstat().st_mode):
+                found.append(path)
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
 
@@ -129,11 +134,23 @@ def intake(
         known.add((rel, st.st_size, st.st_mtime_ns))
     if new:
         os.sync()  # the archive copies are durable before any ledger line names them
+        torn = ends_torn(ledger_dir / LEDGER_NAME)
         with (ledger_dir / LEDGER_NAME).open("a", encoding="utf-8") as log:
+            if torn:
+                log.write("\n")  # close a line torn by a crash, so it cannot swallow the next one
             log.write("".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in new))
             log.flush()
             os.fsync(log.fileno())
     return ledger + new, new
+
+
+def ends_torn(path: Path) -> bool:
+    """Whether a log file's last line lacks its newline (a crash in the middle of an append)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
 
 
 def _copy_into_archive(src: Path, dst: Path, sha: str) -> None:

@@ -35,8 +35,13 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def _append_lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    from tasks.intake import ends_torn
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    torn = ends_torn(path)
     with path.open("a", encoding="utf-8") as fh:
+        if torn:
+            fh.write("\n")  # a line torn by a crash must not swallow the next one
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
         fh.flush()

@@ -128,7 +128,7 @@ def _parse_text(text: str, kind: Kind) -> ParsedNumber:
         return _fail("not_a_number")
 
     number, warning = _digits_to_float(s, kind)
-    if number is None:
+    if number is None or math.isinf(number):  # 310 digits overflow a float: not a figure anyone reports
         return _fail("not_a_number")
     if negative:
         number = -number

@@ -147,7 +147,9 @@ def read_workbook(
         raise ReadError("password_protected")
     try:
         wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several error types for damaged files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises several error types, and a Rust panic is a BaseException
         raise ReadError("unreadable", _short(exc)) from exc
     sheets: list[RawSheet] = []
     try:
@@ -171,9 +173,9 @@ def read_workbook(
             merged = list(sheet.merged_cell_ranges or [])
             _fill_merged(rows, merged)
             sheets.append(RawSheet(name, rows, visibility.get(name, True), merged))
-    except ReadError:
+    except (ReadError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:
+    except BaseException as exc:  # a Rust panic inside calamine is a BaseException, not an Exception
         raise ReadError("unreadable", _short(exc)) from exc
     finally:
         wb.close()

@@ -61,3 +61,20 @@ def test_files_over_the_size_limit_are_recorded_but_not_archived(tmp_path):
     (inbox / "huge.xlsx").write_bytes(b"x" * 2000)
     _, new = intake(inbox, archive, ledger, max_file_bytes=1000)
     assert new[0].archive_path == "" and not list(archive.rglob("*.xlsx"))
+
+
+def test_a_torn_line_does_not_swallow_the_next_append_and_links_and_fifos_are_skipped(tmp_path):
+    inbox, archive, ledger = tmp_path / "inbox", tmp_path / "archive", tmp_path / "archive" / "ledger"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(b"a")
+    intake(inbox, archive, ledger, 10**6)
+    with (ledger / "intake.jsonl").open("a") as fh:
+        fh.write('{"seq": 2, "sha')  # a crash mid-append
+    (inbox / "b.xlsx").write_bytes(b"b")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not in the inbox")
+    (inbox / "link.xlsx").symlink_to(outside)
+    os.mkfifo(inbox / "pipe.xlsx")
+    _, new = intake(inbox, archive, ledger, 10**6)
+    assert [s.relative_path for s in new] == ["b.xlsx"]
+    assert [s.relative_path for s in read_ledger(ledger)] == ["a.xlsx", "b.xlsx"]
