@@ -57,7 +57,8 @@ def test_every_object_of_every_schema_has_a_section_with_its_comment(dictionary,
 def test_the_grain_is_read_from_the_comment(dictionary):
     by_table = sections(dictionary)
     assert (
-        "**Khóa / Grain:** `indicator_code`, `period`, `province_code`, `carrier_code`" in by_table["mart.carrier_indicators"]
+        "**Khóa / Grain:** `indicator_code`, `period`, `province_code`, `carrier_code`"
+        in by_table["mart.carrier_indicators"]
     )
     assert (
         "**Khóa / Grain:** `indicator_code`, `period`, `province_code`"
