@@ -17,7 +17,6 @@ from rich.table import Table
 
 console = Console(width=160)
 GIB = 1024.0
-EMPTY_DIFF = "e3b0c44298fc1c14"  # sha256 of no diff at all
 ORDER = ("raw read fastexcel", "raw read calamine", "ictstat full run", "ictstat nothing new", "ictstat 1% new",
          "naive baseline", "ictstat full run (profiled)")  # fmt: skip
 
@@ -129,10 +128,11 @@ def _files(name: str, m: dict[str, Any], workbooks: int) -> str:
 def print_size(result: dict[str, Any], path: Path) -> None:
     """The table of one size, its ratios and targets, the sanity check."""
     n, ms = result["workbooks"], result["measurements"]
-    commits = {m["code"]["commit"][:7] + ("+changes" if m["code"]["diff_sha256"] != EMPTY_DIFF else "")
-               for m in ms.values() if m.get("code")}  # fmt: skip
-    if len(commits) > 1:
-        console.print(f"[bold]The code changed during these measurements:[/] {', '.join(sorted(commits))}")
+    sources = {m["code"]["source_sha256"] for m in ms.values() if m.get("code", {}).get("source_sha256")}
+    if len(sources) > 1:  # a changed parser also makes every cached parse stale: "nothing new" reparses all
+        console.print(
+            f"[bold red]ictstat's code changed during these measurements:[/] {', '.join(sorted(sources))}"
+        )
     s = result["scale"]
     table = Table(title=f"{n:,} workbooks ({s['provinces']} provinces x {s['telecom']}+{s['postal']} carriers x "
                         f"{s['months']} months, {s['layout']} layout)")  # fmt: skip

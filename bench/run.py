@@ -18,12 +18,16 @@ Results: a table (``bench.report``) and ``bench/results/<timestamp>-<workbooks>.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
+import io
 import json
 import os
 import platform
 import shutil
 import subprocess
+import sys
+import tarfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,25 +35,56 @@ from typing import Any
 from bench import report, synthetic
 from bench.procs import prefect_server, run_child
 
-RESULTS = Path(__file__).parent / "results"
+# a run on a snapshot (--snapshot) writes its results into the checkout it was started from
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or Path(__file__).parent / "results")
 AS_OF = "2026-01-01"  # every synthetic period is over by then
 
 
+SOURCES = ("ictstat", "tasks", "flows", "schemas", "warehouse")
+
+
 def code_state() -> dict[str, Any]:
-    """Which code was measured: the commit and what the working tree changes on top of it."""
+    """Which code was measured: a hash of ictstat's own sources (it changes whenever they do, in a git checkout or
+    a copy of one), and the commit and uncommitted changes when there is a checkout."""
     root = Path(__file__).parent.parent
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
         return done.stdout.strip()
 
-    import hashlib
-
+    h = hashlib.sha256()
+    for path in sorted(
+        p for d in SOURCES for p in (root / d).rglob("*") if p.suffix in (".py", ".sql", ".csv", ".yml")
+    ):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
     return {
+        "source_sha256": h.hexdigest()[:16],
         "commit": git("rev-parse", "HEAD"),
         "changed_files": git("status", "--porcelain").splitlines(),
         "diff_sha256": hashlib.sha256(git("diff", "HEAD").encode()).hexdigest()[:16],
     }
+
+
+def snapshot() -> Path:
+    """A copy of the committed tree (``git archive HEAD``) to measure, so that edits made while a benchmark runs
+    never reach it (an edited parser would also make every cached parse stale, and "nothing new" reparse all)."""
+    root = Path(__file__).parent.parent
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+    )
+    target = synthetic.CACHE / "snapshots" / commit.stdout.strip()[:12]
+    if not (target / "bench").exists():
+        part = target.with_name(target.name + ".part")
+        shutil.rmtree(part, ignore_errors=True)
+        part.mkdir(parents=True)
+        tar = subprocess.run(["git", "archive", "HEAD"], cwd=root, capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(part, filter="data")
+        os.replace(part, target)
+    if not (target / "bench" / ".cache").exists():  # generated inboxes are shared, not generated again
+        (target / "bench" / ".cache").symlink_to(synthetic.CACHE.resolve(), target_is_directory=True)
+    return target
 
 
 def machine() -> dict[str, Any]:
@@ -174,7 +209,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the homes (archive, warehouse) of each size"
     )
+    parser.add_argument("--snapshot", action="store_true",
+                        help="measure a copy of the committed code (git archive HEAD), not the working tree")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.snapshot:
+        rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--snapshot"]
+        env = {**os.environ, "BENCH_RESULTS": str(RESULTS.resolve())}
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.run", *rest], cwd=snapshot(), env=env, check=False
+        )
+        raise SystemExit(done.returncode)
     needed = ["fastexcel", *(["pyinstrument"] if args.profile else [])]
     if missing := [m for m in needed if importlib.util.find_spec(m) is None]:
         raise SystemExit(f"missing {', '.join(missing)}: install the bench group (uv sync --group bench)")
