@@ -129,7 +129,8 @@ def assemble(
 @task(name="validate", cache_policy=NONE)
 def validate_batch(batch: submissions.ParsedBatch, settings: Settings) -> submissions.ParsedBatch:
     """Pandera schemas over all submissions of each sheet type at once; decide each submission's status."""
-    codes = [d.code for d in reference.all_districts() if d.province_code == settings.province_code]
+    # every province's districts: files name their own province on the cover (a deployment may serve several)
+    codes = [d.code for d in reference.all_districts()]
     issues = validate.validate(batch.values, codes)
     issues += validate.plausibility_warnings(batch.values, batch.submissions)
     return submissions.decide_status(batch, issues)
