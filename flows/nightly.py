@@ -34,13 +34,18 @@ def logical_date(explicit: date | None = None) -> date:
 def nightly(as_of: date | None = None, kind: str = "nightly") -> steps.RunSummary:
     """Ingest new files from the inbox, rebuild the warehouse from the archive and publish it.
 
+    A run with nothing new to take in, on a day that changes no period's or deadline's state, leaves the
+    published warehouse as it is (recorded as ``unchanged`` in audit.runs); a backfill always rebuilds.
+
     Args:
         as_of: the logical date of the run (periods ending on or after it are refused as not yet over);
             empty means the scheduled time of this run.
         kind: recorded in audit.runs (nightly, manual).
     """
     settings = load_settings()
-    return run_pipeline(settings, logical_date(as_of), kind, progress_key="nightly-progress")
+    return run_pipeline(
+        settings, logical_date(as_of), kind, progress_key="nightly-progress", skip_if_unchanged=True
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 
 from flows import steps
 from ictstat.settings import Settings
+from tasks import unchanged
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
@@ -38,8 +39,12 @@ def run_pipeline(
     reparse: Collection[str] = (),
     note: str = "",
     progress_key: str | None = None,
+    skip_if_unchanged: bool = False,
 ) -> steps.RunSummary:
-    """One complete run; ``reparse`` lists files (sha256) whose cached parse must be ignored."""
+    """One complete run; ``reparse`` lists files (sha256) whose cached parse must be ignored.
+
+    With ``skip_if_unchanged`` (the nightly flow), a run whose inputs are those of the last publication
+    (:mod:`tasks.unchanged`) stops after intake and leaves the published warehouse as it is."""
     logger = get_run_logger()
     settings.ensure_dirs()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -51,6 +56,11 @@ def run_pipeline(
         checkpoint("intake", settings.home)
         sightings, new = steps.intake_inbox(settings)
         logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
+        run["inputs_key"] = unchanged.inputs_key(settings, sightings, run_date)
+        if skip_if_unchanged and not reparse:
+            last = unchanged.unchanged_since(settings, run["inputs_key"])
+            if last is not None:
+                return steps.nothing_to_change(run, last, len(sightings), settings, run_date)
         checkpoint("read", settings.home)
         todo, cached = steps.plan_parsing(opaque(sightings), settings, reparse)
         logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
@@ -78,6 +88,7 @@ def run_pipeline(
         superseded = steps.superseded_count(build_path)
         checkpoint("publish", settings.home)
         published = steps.publish_warehouse(build_path, settings)
+        run["warehouse_stamp"] = unchanged.warehouse_stamp(published)
         steps.record_publication(settings, run)
     checkpoint("exports", settings.home)
     steps.refresh_appendix_workbook(settings, run_date)

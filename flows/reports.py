@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -90,6 +91,32 @@ def publish_run_artifacts(summary: RunSummary, batch: ParsedBatch) -> None:
             description=f"First {len(rows)} of {len(issues)} issues; all in audit.validation_issues and "
             f"the feedback workbooks in {summary.feedback_dir}",
         )
+
+
+def publish_unchanged_artifacts(
+    summary: RunSummary, last: dict[str, Any], warehouse: Path, as_of: date
+) -> None:
+    """The report of a run that found nothing to change, and who has not reported (read from the warehouse)."""
+    markdown = "\n".join(
+        [
+            f"# ictstat run {summary.run_id} ({summary.kind}): nothing to change",
+            "",
+            f"No new file in the inbox since run {last['run_id']} (finished {last['finished_at']}), and nothing "
+            "else a build reads has changed (code, reference data, settings, which periods are over and which "
+            f"deadlines have passed on {as_of}). The published warehouse `{warehouse}` is left as it is.",
+            "",
+            "| | files |",
+            "|---|---:|",
+            f"| received in all | {summary.files_total} |",
+            f"| accepted (current) | {summary.accepted + summary.accepted_with_warnings} |",
+            f"| superseded by a newer file | {summary.superseded} |",
+            f"| rejected | {summary.rejected} |",
+            f"| duplicates | {summary.duplicates} |",
+        ]
+    )
+    create_markdown_artifact(key="ictstat-run-report", markdown=markdown,
+                             description="Nothing new: the published warehouse is unchanged")  # fmt: skip
+    publish_tracking_artifact(warehouse, as_of)
 
 
 def missing_and_late(warehouse: Path, as_of: date, limit: int = 200) -> tuple[list[dict[str, object]], str]:

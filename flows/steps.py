@@ -19,7 +19,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 
-from flows.reports import RunSummary, publish_run_artifacts, publish_tracking_artifact
+from flows.reports import (
+    RunSummary,
+    publish_run_artifacts,
+    publish_tracking_artifact,
+    publish_unchanged_artifacts,
+)
 from ictstat import __version__, export, reference
 from ictstat.settings import Settings
 from tasks import build, feedback, intake, ledger, publish, submissions, validate
@@ -184,6 +189,52 @@ def record_publication(settings: Settings, run: dict[str, Any]) -> None:
     """After the rename: the run and the figures it changed go into the ledger."""
     ledger.record_publication(settings.ledger_dir, settings.warehouse_path, run["run_id"])
     ledger.record_run(settings.ledger_dir, run)
+
+
+@task(name="nothing to change", cache_policy=NONE)
+def nothing_to_change(
+    run: dict[str, Any], last: dict[str, Any], files_total: int, settings: Settings, run_date: date
+) -> RunSummary:
+    """Nothing new since the last publication and the same inputs: keep the published warehouse, say so."""
+    logger = get_run_logger()
+    counts = build.submission_status_counts(settings.warehouse_path)
+    accepted = (
+        counts.get("accepted", 0) + counts.get("accepted_with_warnings", 0) + counts.get("superseded", 0)
+    )
+    run.update(
+        status="unchanged",
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        files_new=0,
+        files_total=files_total,
+        accepted=accepted,
+        rejected=counts.get("rejected", 0),
+        duplicates=counts.get("duplicate", 0),
+        note=f"as of {run_date.isoformat()}; nothing new since {last['run_id']}, warehouse unchanged",
+    )
+    ledger.record_run(settings.ledger_dir, run)
+    summary = RunSummary(
+        run_id=run["run_id"],
+        kind=run["kind"],
+        started_at=run["started_at"],
+        finished_at=run["finished_at"],
+        files_total=files_total,
+        files_new=0,
+        accepted=counts.get("accepted", 0) + counts.get("superseded", 0),  # as a full run counts them
+        accepted_with_warnings=counts.get("accepted_with_warnings", 0),
+        rejected=counts.get("rejected", 0),
+        duplicates=counts.get("duplicate", 0),
+        superseded=counts.get("superseded", 0),
+        issues=0,
+        warehouse=str(settings.warehouse_path),
+        feedback_dir=str(settings.feedback),
+        status="unchanged",
+    )
+    publish_unchanged_artifacts(summary, last, settings.warehouse_path, run_date)
+    logger.info(
+        "nothing new since %s (published %s): %s left as it is", last["run_id"], last["finished_at"],
+        settings.warehouse_path,
+    )  # fmt: skip
+    return summary
 
 
 def superseded_count(build_path: Path) -> int:

@@ -77,8 +77,9 @@ def run(
     from flows.nightly import nightly
 
     summary = nightly(as_of=date.fromisoformat(as_of) if as_of else None, kind="manual")
+    verb = "Published" if summary.status == "published" else "Nothing new, unchanged:"
     console.print(
-        f"Published [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
+        f"{verb} [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
         f"{summary.accepted + summary.accepted_with_warnings} accepted, {summary.rejected} rejected, "
         f"{summary.duplicates} duplicate(s), {summary.superseded} superseded."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -57,9 +58,19 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
     }
     assert {code: got.get(code) for code in exact} == exact
 
-    # Nothing new the next night: the same figures are republished, and the run is recorded.
+    # Nothing new the next night, and 2 January changes no period's or deadline's state: the published file
+    # is left exactly as it is and the run is recorded as unchanged.
+    before = (published.read_bytes(), published.stat().st_ino, published.stat().st_mtime_ns)
     second = nightly(as_of=date(2026, 1, 2))
-    assert (second.files_total, second.files_new) == (DEMO_FILES, 0)
+    assert (second.status, second.files_total, second.files_new, second.accepted) == (
+        "unchanged", DEMO_FILES, 0, DEMO_FILES
+    )  # fmt: skip
+    assert (published.read_bytes(), published.stat().st_ino, published.stat().st_mtime_ns) == before
+
+    # 11 January: the monthly deadline (the 10th) has passed since, so the status of December's reports may
+    # change; the warehouse is rebuilt, and audit.runs lists the unchanged run too.
+    third = nightly(as_of=date(2026, 1, 11))
+    assert (third.status, third.files_new) == ("published", 0)
     con = duckdb.connect(str(published), read_only=True)
     try:
         runs = con.execute("SELECT kind, files_new, status FROM audit.runs ORDER BY started_at").fetchall()
@@ -68,8 +79,30 @@ def test_nightly_flow_publishes_the_report_figures_and_reruns_safely(prefect_har
         ).fetchone()[0]
     finally:
         con.close()
-    assert runs == [("nightly", DEMO_FILES, "published"), ("nightly", 0, "published")]
+    assert runs == [
+        ("nightly", DEMO_FILES, "published"),
+        ("nightly", 0, "unchanged"),
+        ("nightly", 0, "published"),
+    ]
     assert mobile == 1_294_026
+
+
+def test_a_nightly_run_rebuilds_when_the_published_file_was_replaced_or_a_setting_changed(
+    prefect_harness, home, monkeypatch
+):
+    published = home / "warehouse.duckdb"
+    nightly(as_of=date(2026, 1, 1))
+    assert nightly(as_of=date(2026, 1, 1)).status == "unchanged"
+    published.unlink()  # gone (or restored from a backup): it must be built again
+    assert nightly(as_of=date(2026, 1, 1)).status == "published"
+    assert published.exists()
+    calendar = home / "calendar.csv"  # a deadline moved: every status may change
+    text = (Path(__file__).parents[1] / "ictstat" / "refdata" / "reporting_calendar.csv").read_text()
+    calendar.write_text(text.replace(",1,10,", ",1,5,"), encoding="utf-8")
+    monkeypatch.setenv("ICTSTAT_REPORTING_CALENDAR", str(calendar))
+    assert nightly(as_of=date(2026, 1, 1)).status == "published"
+    assert nightly(as_of=date(2026, 1, 1)).status == "unchanged"
+    assert nightly(as_of=date(2026, 2, 1)).status == "published"  # January is over
 
 
 def test_backfill_dry_run_changes_nothing_and_a_real_one_reparses_its_selection(prefect_harness, home):
