@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from openpyxl.utils import get_column_letter
@@ -175,7 +176,7 @@ def read_cover(wb: RawWorkbook) -> tuple[dict[str, Any], dict[str, tuple[str, st
     One sheet only: a data sheet's signature block also says "Người lập biểu", and must not be read as the
     cover's.
     """
-    fields = {f.key: f for t in all_templates() for f in t.cover_fields}
+    by_label = _cover_labels()
     best: tuple[int, dict[str, Any], dict[str, tuple[str, str]]] = (0, {}, {})
     ordered = sorted(wb.sheets, key=lambda s: (not s.visible, fold(s.name) != "thong tin chung"))
     for sheet in ordered:
@@ -186,8 +187,8 @@ def read_cover(wb: RawWorkbook) -> tuple[dict[str, Any], dict[str, tuple[str, st
                 if not isinstance(cell, str) or not cell.strip():
                     continue
                 label, _, inline = cell.partition(":")
-                for key, f in fields.items():
-                    if key in found or not f.matches(label):
+                for key in by_label.get(_cover_label(label), ()):
+                    if key in found:
                         continue
                     value, vc = (inline.strip(), c) if inline.strip() else _right_of(row, c)
                     if value not in ("", None):
@@ -198,6 +199,35 @@ def read_cover(wb: RawWorkbook) -> tuple[dict[str, Any], dict[str, tuple[str, st
         if score > best[0]:
             best = (score, found, where)
     return best[1], best[2]
+
+
+_COVER_LABELS: list[Any] = [None, {}]  # (the templates they were made from, the labels)
+
+
+def _cover_labels() -> dict[str, tuple[str, ...]]:
+    """Folded cover label or alias -> the fields it names, in the templates' order (one look-up per cell);
+    made again when the template registry is (a new version registered)."""
+    templates = all_templates()
+    if _COVER_LABELS[0] is not templates:
+        _COVER_LABELS[:] = [templates, _make_cover_labels(templates)]
+    labels: dict[str, tuple[str, ...]] = _COVER_LABELS[1]
+    return labels
+
+
+def _make_cover_labels(templates: tuple[Template, ...]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    fields = {f.key: f for t in templates for f in t.cover_fields}
+    for key, f in fields.items():
+        for label in {fold(f.label), *(fold(a) for a in f.aliases)}:
+            if label and key not in out.setdefault(label, []):
+                out[label].append(key)
+    return {label: tuple(keys) for label, keys in out.items()}
+
+
+@lru_cache(maxsize=16384)
+def _cover_label(text: str) -> str:
+    """A cover cell's label as CoverField.matches folds it."""
+    return fold(text).rstrip(":").strip()
 
 
 def _right_of(row: list[Any], c: int) -> tuple[Any, int]:
@@ -305,10 +335,12 @@ class _Header:
     value_col: int | None = None  # indicator lists
 
 
-def _labels(sheet: RawSheet, r: int, c: int) -> list[str]:
-    """What a header cell may say: its own text, the row below (two-row headers) or both joined."""
-    top, below = clean(sheet.cell(r, c)), clean(sheet.cell(r + 1, c))
-    return [x for x in (top, below, f"{top} {below}".strip()) if x]
+@lru_cache(maxsize=65536, typed=True)
+def _folded_labels(top: object, below: object) -> tuple[str, ...]:
+    """What a header cell may say, folded: its own text, the row below (two-row headers) or both joined.
+    From the two cells' values: header texts repeat from file to file, so each pair is folded once."""
+    a, b = clean(top), clean(below)
+    return tuple(fold(x) for x in (a, b, f"{a} {b}".strip()) if x)
 
 
 def _locate_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
@@ -339,7 +371,7 @@ def _find_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
             for c in range(len(row)):
                 if row[c] in ("", None) and sheet.cell(r + 1, c) in ("", None):
                     continue
-                folded = [fold(x) for x in _labels(sheet, r, c)]
+                folded = _folded_labels(row[c], sheet.cell(r + 1, c))
                 if label_col is None and unit_labels.intersection(folded):
                     label_col = c
                     continue
