@@ -68,8 +68,10 @@ def run_pipeline(
         parsed = steps.assemble(
             opaque(sightings), opaque(todo), opaque(results), opaque(cached), settings, run_date
         )
+        del cached, results  # every file's parse as Python objects: the run's largest holding, now in frames
         checkpoint("validate", settings.home)
         batch = steps.validate_batch(opaque(parsed), settings)
+        del parsed
         written = steps.feedback_workbooks(opaque(batch), opaque(new), settings, rewrite_all=bool(reparse))
         status = batch.submissions["intake_status"].value_counts()
         run.update(

@@ -9,7 +9,7 @@ is decided in the warehouse (``warehouse/sql/30_audit.sql``), where its history 
 from __future__ import annotations
 
 import hashlib
-import json
+import operator
 import os
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from ictstat.messages import render
@@ -130,7 +131,7 @@ def assemble(
     """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates."""
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
-    values: list[dict[str, Any]] = []
+    values: list[tuple[Any, ...]] = []  # a tuple per cell: a third of a dict's memory at a million cells
     issues: list[dict[str, Any]] = []
     for s in sorted(sightings, key=lambda s: s.seq):
         row = _base_row(s)
@@ -151,18 +152,19 @@ def assemble(
             subs.append(row)
             continue
         row.update({k: parsed[k] for k in CACHED_FIELDS})
-        for v in parsed["values"]:
-            values.append({"submission_id": s.submission_id, "template_id": row["template_id"], **v})
-        for i in [*parsed["issues"], *_future_issues(parsed, today)]:
+        head = (s.submission_id, row["template_id"])
+        values.extend(head + cell_fields(v) for v in parsed["values"])
+        for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]:
             issues.append({"submission_id": s.submission_id, **i})
         subs.append(row)
     return ParsedBatch(
         pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
-        pd.DataFrame(values, columns=VALUE_COLUMNS),
+        pd.DataFrame.from_records(values, columns=VALUE_COLUMNS, nrows=len(values)),
         pd.DataFrame(issues, columns=ISSUE_COLUMNS),
     )
 
 
+cell_fields = operator.itemgetter(*VALUE_COLUMNS[2:])  # a parsed cell's fields in VALUE_COLUMNS' order
 CACHED_FIELDS = ("template_id", "form_code", "template_version", "province_code", "reporter_code", "period",
                  "prepared_by", "prepared_on")  # fmt: skip
 
@@ -222,7 +224,7 @@ def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:
 
 
 class ParseCache:
-    """Parsed files on disk, one JSON file per (sha256, parser fingerprint).
+    """Parsed (and validated) files on disk, one JSON file per (sha256, parser fingerprint).
 
     The fingerprint hashes the parser's own code, the templates and the reference data, so a change to any of
     them makes every cached parse stale by itself; a backfill with ``reparse`` ignores the cache for what it
@@ -239,7 +241,7 @@ class ParseCache:
     def get(self, sha: str) -> dict[str, Any] | None:
         path = self._path(sha)
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data: dict[str, Any] = orjson.loads(path.read_bytes())
         except (OSError, ValueError):
             return None  # missing, or torn by a crash: parse again
         return data
@@ -251,26 +253,40 @@ class ParseCache:
         path = self._path(sha)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".{os.getpid()}.part")
-        tmp.write_text(json.dumps(parsed, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.write_bytes(
+            orjson.dumps(
+                parsed, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+            )
+        )
         os.replace(tmp, path)
 
 
-@lru_cache(maxsize=8)
 def parser_fingerprint(province_code: str) -> str:
-    """A short hash of everything a file's parse depends on besides its bytes."""
+    """A short hash of everything a file's parse and validation depend on besides its bytes: the code, the
+    templates, the shipped reference data and the overlay of ``ICTSTAT_REFERENCE_DIR``."""
+    return _fingerprint(province_code, os.environ.get("ICTSTAT_REFERENCE_DIR") or "")
+
+
+@lru_cache(maxsize=8)
+def _fingerprint(province_code: str, overlay: str) -> str:
     import ictstat
+    import schemas
     import tasks
 
-    roots = [Path(ictstat.__file__).parent, Path(tasks.__file__).parent]
+    roots = [Path(ictstat.__file__).parent, Path(tasks.__file__).parent, Path(schemas.__file__).parent]
     files = sorted(
-        [*roots[0].glob("templates/**/*.py"), *roots[0].glob("refdata/*.csv"),
+        [*roots[0].glob("templates/**/*.py"), *roots[0].glob("refdata/*.csv"), *roots[2].glob("*.py"),
          *(roots[0] / n for n in ("text.py", "periods.py", "reference.py", "messages.py")),
-         *(roots[1] / n for n in ("read.py", "parse.py", "numbers.py", "submissions.py"))]
+         *(roots[1] / n for n in ("read.py", "parse.py", "numbers.py", "submissions.py", "validate.py"))]
     )  # fmt: skip
     h = hashlib.sha256(f"{PARSER_VERSION}|{province_code}|{_vau_version()}".encode())
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes())
+    if overlay:  # the deployment's own reference data (reporters, districts) decides what a file is
+        for f in sorted(Path(overlay).glob("*.csv")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 

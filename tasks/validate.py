@@ -17,6 +17,7 @@ from ictstat.messages import render
 from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
+from tasks.submissions import VALUE_COLUMNS, cell_fields
 
 UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
 
@@ -69,6 +70,25 @@ def validate(values: pd.DataFrame, district_codes: Iterable[str]) -> list[dict[s
         except pa_errors.SchemaErrors as err:
             issues.extend(_to_issues(err.failure_cases, frame, spec.measures))
     return issues
+
+
+def validate_parses(
+    parsed_by_sha: dict[str, dict[str, Any]], district_codes: Iterable[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The schema issues of freshly parsed files, by sha256, without submission ids: a file's validation depends
+    only on its bytes and the code and reference data the parse cache's fingerprint covers, so it is kept in the
+    cache with the parse and files already validated are not validated again."""
+    rows: list[tuple[Any, ...]] = []
+    for sha, parsed in parsed_by_sha.items():
+        if "failure" not in parsed:
+            head = (sha, parsed["template_id"])
+            rows.extend(head + cell_fields(v) for v in parsed["values"])
+    out: dict[str, list[dict[str, Any]]] = {sha: [] for sha in parsed_by_sha}
+    frame = pd.DataFrame.from_records(rows, columns=VALUE_COLUMNS, nrows=len(rows))
+    for issue in validate(frame, district_codes):
+        sha = issue.pop("submission_id")
+        out[sha].append(issue)
+    return out
 
 
 def _rule_of(check: str) -> str:

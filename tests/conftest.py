@@ -15,10 +15,10 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from ictstat import reference
+from flows import steps
 from ictstat.demo import write_demo_inbox
 from ictstat.settings import Settings, load_settings
-from tasks import build, intake, ledger, submissions, validate
+from tasks import build, intake, ledger
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 AS_OF = date(2026, 1, 1)
@@ -61,14 +61,12 @@ def build_home(
     sightings, _ = intake.intake(
         settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
     )
-    batch = submissions.parse_sightings(
-        sightings, settings.archive, settings.province_code, as_of, settings.max_unpacked_bytes, 10_000
+    # the flow's own steps (their plain functions): parse cache, validation of new parses, checks across files
+    todo, cached = steps.plan_parsing.fn(sightings, settings)
+    results = steps.parse_job(settings)(todo)
+    batch = steps.validate_batch.fn(
+        steps.assemble.fn(sightings, todo, results, cached, settings, as_of), settings
     )
-    codes = [d.code for d in reference.all_districts()]
-    issues = validate.validate(batch.values, codes) + validate.plausibility_warnings(
-        batch.values, batch.submissions
-    )
-    batch = submissions.decide_status(batch, issues)
     runs = pd.DataFrame(
         [{"run_id": "T1", "flow_run_id": "", "kind": "test", "started_at": "2026-01-01T00:00:00+00:00",
           "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),
