@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from prefect import get_run_logger
 from prefect.runtime import flow_run
@@ -64,11 +64,8 @@ def run_pipeline(
         checkpoint("read", settings.home)
         todo, cached = steps.plan_parsing(opaque(sightings), settings, reparse)
         logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
-        results = parse_everywhere(todo, settings, progress_key)
-        parsed = steps.assemble(
-            opaque(sightings), opaque(todo), opaque(results), opaque(cached), settings, run_date
-        )
-        del cached, results  # every file's parse as Python objects: the run's largest holding, now in frames
+        parse_everywhere(todo, settings, progress_key)
+        parsed = steps.assemble(opaque(sightings), settings, run_date)
         checkpoint("validate", settings.home)
         batch = steps.validate_batch(opaque(parsed), settings)
         del parsed
@@ -104,19 +101,21 @@ def run_pipeline(
     return summary
 
 
-def parse_everywhere(
-    todo: list[Sighting], settings: Settings, progress_key: str | None
-) -> list[dict[str, Any]]:
+def parse_everywhere(todo: list[Sighting], settings: Settings, progress_key: str | None) -> int:
     """Parse on a Dask cluster when one is configured (one Prefect task per chunk, through prefect-dask),
-    else on this machine's processes."""
+    else on this machine's processes; the parses (validated) go into the parse cache. Returns how many."""
     if not todo:
-        return []
+        return 0
     if not settings.dask_address:
         return steps.read_and_parse_locally(opaque(todo), settings, progress_key)
     from prefect_dask import DaskTaskRunner
 
     job = steps.parse_job(settings)
+    sink = steps.ParseSink(settings)
     chunks = [todo[i : i + steps.CHUNK] for i in range(0, len(todo), steps.CHUNK)]
     with DaskTaskRunner(address=settings.dask_address) as runner:
         futures = [runner.submit(steps.read_and_parse, parameters={"chunk": c, "job": job}) for c in chunks]
-        return [parsed for future in futures for parsed in future.result()]
+        for chunk, future in zip(chunks, futures, strict=True):
+            sink.add(chunk, future.result())
+    sink.flush()
+    return sink.written

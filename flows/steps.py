@@ -7,7 +7,7 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -62,10 +62,10 @@ def parse_job(settings: Settings) -> submissions.ParseJob:
 @task(name="plan parsing", cache_policy=NONE)
 def plan_parsing(
     sightings: Sequence[Sighting], settings: Settings, reparse: Collection[str] = ()
-) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
-    """Which files must be read and parsed now, and the cached parses of the others."""
+) -> tuple[list[Sighting], list[str]]:
+    """Which files must be read and parsed now; the others' parses are in the cache (by sha256)."""
     cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
-    return submissions.to_parse(sightings, cache, reparse, settings.archive)
+    return submissions.split_cached(sightings, cache, reparse, settings.archive)
 
 
 @task(name="read and parse", cache_policy=NONE)
@@ -74,28 +74,57 @@ def read_and_parse(chunk: list[Sighting], job: submissions.ParseJob) -> list[dic
     return job(chunk)
 
 
+VALIDATE_BATCH = 2_000  # files validated (one Pandera pass per sheet type) and written to the cache at once
+
+
+class ParseSink:
+    """Where new parses go as they arrive: validated in batches, written to the parse cache with their issues
+    and let go, so that a run holds a batch of parses at a time, never the whole inbox's."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
+        # every province's districts: files name their own province on the cover (one deployment, many)
+        self.codes = [d.code for d in reference.all_districts()]
+        self.pending: dict[str, dict[str, Any]] = {}
+        self.written = 0
+
+    def add(self, chunk: Sequence[Sighting], results: Sequence[dict[str, Any]]) -> None:
+        for s, result in zip(chunk, results, strict=True):
+            self.pending[s.sha256] = result
+        if len(self.pending) >= VALIDATE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        for sha, issues in validate.validate_parses(self.pending, self.codes).items():
+            self.pending[sha]["validation_issues"] = issues
+            self.cache.put(sha, self.pending[sha])
+        self.written += len(self.pending)
+        self.pending.clear()
+
+
 @task(name="read and parse (process pool)", cache_policy=NONE)
-def read_and_parse_locally(
-    todo: list[Sighting], settings: Settings, progress_key: str | None
-) -> list[dict[str, Any]]:
-    """Read and parse the files on this machine: a pool of ``ICTSTAT_WORKERS`` processes for many files."""
+def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_key: str | None) -> int:
+    """Read, parse and validate the files on this machine (a pool of ``ICTSTAT_WORKERS`` processes for many
+    files) into the parse cache; returns how many."""
     job = parse_job(settings)
+    sink = ParseSink(settings)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     progress = _progress(progress_key, len(chunks))
     if settings.workers <= 1 or len(todo) < POOL_MIN_FILES:
-        out = []
         for n, chunk in enumerate(chunks, start=1):
-            out.extend(job(chunk))
+            sink.add(chunk, job(chunk))
             progress(n, settings)
-        return out
-    # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
-    context = multiprocessing.get_context("spawn")
-    results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
-        for n, parsed in enumerate(pool.map(job, chunks), start=1):
-            results.extend(parsed)
-            progress(n, settings)
-    return results
+    else:
+        # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
+            for n, (chunk, parsed) in enumerate(zip(chunks, pool.map(job, chunks), strict=True), start=1):
+                sink.add(chunk, parsed)
+                progress(n, settings)
+    sink.flush()
+    return sink.written
 
 
 def _progress(key: str | None, total: int) -> Callable[[int, Settings], None]:
@@ -115,25 +144,35 @@ def _progress(key: str | None, total: int) -> Callable[[int, Settings], None]:
     return update
 
 
+class CachedParses(Mapping[str, dict[str, Any]]):
+    """Every file's parse, read from the parse cache when asked for (and let go by the caller). A cache file
+    that cannot be read (damaged on disk) is parsed and validated again on the spot."""
+
+    def __init__(self, sightings: Sequence[Sighting], settings: Settings) -> None:
+        self.by_sha = {s.sha256: s for s in sightings}
+        self.settings = settings
+        self.cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
+
+    def __getitem__(self, sha: str) -> dict[str, Any]:
+        parsed = self.cache.get(sha)
+        if parsed is None:
+            sink = ParseSink(self.settings)
+            sink.add([self.by_sha[sha]], parse_job(self.settings)([self.by_sha[sha]]))
+            parsed = sink.pending[sha]
+            sink.flush()
+        return parsed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_sha)
+
+    def __len__(self) -> int:
+        return len(self.by_sha)
+
+
 @task(name="assemble", cache_policy=NONE)
-def assemble(
-    sightings: Sequence[Sighting],
-    todo: list[Sighting],
-    results: list[dict[str, Any]],
-    cached: dict[str, dict[str, Any]],
-    settings: Settings,
-    run_date: date,
-) -> submissions.ParsedBatch:
-    """Validate the new parses (Pandera, all of a sheet type at once), keep them in the cache with their issues,
-    and put every file's parse into the run's three frames. Cached parses were validated when they were new."""
-    cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
-    fresh = {s.sha256: result for s, result in zip(todo, results, strict=True)}
-    # every province's districts: files name their own province on the cover (a deployment may serve several)
-    codes = [d.code for d in reference.all_districts()]
-    for sha, issues in validate.validate_parses(fresh, codes).items():
-        fresh[sha]["validation_issues"] = issues
-        cache.put(sha, fresh[sha])
-    return submissions.assemble(sightings, {**cached, **fresh}, run_date)
+def assemble(sightings: Sequence[Sighting], settings: Settings, run_date: date) -> submissions.ParsedBatch:
+    """Every file's parse (and schema issues, found when it was new) from the cache into the run's three frames."""
+    return submissions.assemble(sightings, CachedParses(sightings, settings), run_date)
 
 
 @task(name="validate", cache_policy=NONE)

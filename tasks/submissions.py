@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import os
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -70,33 +70,55 @@ class ParseJob:
         ]
 
 
+def split_cached(
+    sightings: Sequence[Sighting],
+    cache: ParseCache | None,
+    reparse: Collection[str] = (),
+    archive: Path | None = None,
+) -> tuple[list[Sighting], list[str]]:
+    """Split the distinct files into those to read and parse now and those whose parse the cache holds
+    (by sha256; nothing is loaded).
+
+    With ``archive``, a cached parse is used only while the archived copy still has its size: a truncated
+    or missing copy is parsed again, which reports it (its full hash is checked then)."""
+    todo: list[Sighting] = []
+    cached: list[str] = []
+    seen: set[str] = set()
+    for s in sorted(sightings, key=lambda s: s.seq):
+        if s.sha256 in seen:
+            continue
+        seen.add(s.sha256)
+        hit = cache is not None and s.sha256 not in reparse and cache.has(s.sha256)
+        if hit and archive is not None and s.archive_path:
+            copy = archive / s.archive_path
+            try:
+                hit = copy.stat().st_size == s.size_bytes
+            except OSError:
+                hit = False
+        if hit:
+            cached.append(s.sha256)
+        else:
+            todo.append(s)
+    return todo, cached
+
+
 def to_parse(
     sightings: Sequence[Sighting],
     cache: ParseCache | None,
     reparse: Collection[str] = (),
     archive: Path | None = None,
 ) -> tuple[list[Sighting], dict[str, dict[str, Any]]]:
-    """Split the distinct files into those to read and parse now and those whose parse the cache holds.
-
-    With ``archive``, a cached parse is used only while the archived copy still has its size: a truncated
-    or missing copy is parsed again, which reports it (its full hash is checked then)."""
-    todo: list[Sighting] = []
+    """As :func:`split_cached`, with the cached parses loaded (a cache file that cannot be read is parsed again)."""
+    todo, shas = split_cached(sightings, cache, reparse, archive)
     cached: dict[str, dict[str, Any]] = {}
-    seen: set[str] = set()
-    for s in sorted(sightings, key=lambda s: s.seq):
-        if s.sha256 in seen:
-            continue
-        seen.add(s.sha256)
-        parsed = cache.get(s.sha256) if cache is not None and s.sha256 not in reparse else None
-        if parsed is not None and archive is not None and s.archive_path:
-            copy = archive / s.archive_path
-            if not copy.exists() or copy.stat().st_size != s.size_bytes:
-                parsed = None
+    by_sha = {s.sha256: s for s in sightings}
+    for sha in shas:
+        parsed = cache.get(sha) if cache is not None else None
         if parsed is None:
-            todo.append(s)
+            todo.append(by_sha[sha])
         else:
-            cached[s.sha256] = parsed
-    return todo, cached
+            cached[sha] = parsed
+    return sorted(todo, key=lambda s: s.seq), cached
 
 
 def parse_sightings(
@@ -126,12 +148,16 @@ def parse_sightings(
 
 
 def assemble(
-    sightings: Sequence[Sighting], parsed_by_sha: dict[str, dict[str, Any]], today: date
+    sightings: Sequence[Sighting], parsed_by_sha: Mapping[str, dict[str, Any]], today: date
 ) -> ParsedBatch:
-    """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates."""
+    """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates.
+
+    Each distinct file's parse is looked up once, so ``parsed_by_sha`` may load it on demand (the flow reads
+    them from the parse cache one at a time rather than holding every file's parse)."""
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
-    values: list[tuple[Any, ...]] = []  # a tuple per cell: a third of a dict's memory at a million cells
+    values: list[tuple[Any, ...]] = []  # a tuple per cell, made into a frame (Arrow text) every PART_CELLS
+    parts: list[pd.DataFrame] = []
     issues: list[dict[str, Any]] = []
     for s in sorted(sightings, key=lambda s: s.seq):
         row = _base_row(s)
@@ -154,12 +180,16 @@ def assemble(
         row.update({k: parsed[k] for k in CACHED_FIELDS})
         head = (s.submission_id, row["template_id"])
         values.extend(head + cell_fields(v) for v in parsed["values"])
+        if len(values) >= PART_CELLS:
+            parts.append(_values_frame(values))
+            values.clear()
         for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]:
             issues.append({"submission_id": s.submission_id, **i})
         subs.append(row)
+    parts.append(_values_frame(values))
     return ParsedBatch(
         pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
-        pd.DataFrame.from_records(values, columns=VALUE_COLUMNS, nrows=len(values)),
+        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0],
         pd.DataFrame(issues, columns=ISSUE_COLUMNS),
     )
 
@@ -167,6 +197,13 @@ def assemble(
 cell_fields = operator.itemgetter(*VALUE_COLUMNS[2:])  # a parsed cell's fields in VALUE_COLUMNS' order
 CACHED_FIELDS = ("template_id", "form_code", "template_version", "province_code", "reporter_code", "period",
                  "prepared_by", "prepared_on")  # fmt: skip
+
+
+PART_CELLS = 200_000  # cells held as Python tuples before they become a compact frame
+
+
+def _values_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(rows, columns=VALUE_COLUMNS, nrows=len(rows))
 
 
 def parse_file(
@@ -245,6 +282,9 @@ class ParseCache:
         except (OSError, ValueError):
             return None  # missing, or torn by a crash: parse again
         return data
+
+    def has(self, sha: str) -> bool:
+        return self._path(sha).exists()
 
     def drop(self, sha: str) -> None:
         self._path(sha).unlink(missing_ok=True)
