@@ -71,10 +71,12 @@ def national_rows(table: str) -> tuple[dict[str, str], ...]:
     """Provinces, districts or communes of the whole country (pre-2025 register of vietnamadminunits), in the
     columns of the shipped CSV of the same name."""
     import sqlite3
+    from importlib.util import find_spec
 
-    import vietnamadminunits
-
-    db = Path(vietnamadminunits.__file__).parent / "data" / "dataset.db"
+    # the package's own data file, found without importing the package (its import costs half a second)
+    package = find_spec("vietnamadminunits")
+    assert package is not None and package.submodule_search_locations, "vietnamadminunits is not installed"
+    db = Path(next(iter(package.submodule_search_locations))) / "data" / "dataset.db"
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         if table == "provinces":

@@ -7,6 +7,8 @@ frames (``in_*``) and the SQL files of ``warehouse/sql`` run in name order.
 from __future__ import annotations
 
 import calendar
+import logging
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from ictstat import reference
 from ictstat.periods import Period, rollups
 from schemas.marts import MART_SCHEMAS
 from tasks import rules
+
+log = logging.getLogger(__name__)
 
 REFERENCE_FRAMES = {
     "in_ref_provinces": "provinces",
@@ -129,12 +133,16 @@ def build_warehouse(
         for name, df in inputs.items():
             con.register(name, df)
         for name, sql in warehouse_steps():
+            started = time.perf_counter()
             try:
                 con.execute(sql)
             except duckdb.Error as exc:
                 raise RuntimeError(f"warehouse step {name}: {exc}") from exc
+            log.debug("warehouse step %s: %.2f s", name, time.perf_counter() - started)
+        started = time.perf_counter()
         apply_comments(con)
         check_marts(con)
+        log.debug("comments and mart checks: %.2f s", time.perf_counter() - started)
         counts = {
             f"{schema}.{table}": int(n)
             for schema, table, n in con.execute(

@@ -369,9 +369,10 @@ def _find_header(sheet: RawSheet, spec: SheetSpec) -> _Header | None:
             label_col = code_col = None
             by_label = spec.measure_by_label
             for c in range(len(row)):
-                if row[c] in ("", None) and sheet.cell(r + 1, c) in ("", None):
-                    continue
-                folded = _folded_labels(row[c], sheet.cell(r + 1, c))
+                top, below = row[c], sheet.cell(r + 1, c)
+                if not (isinstance(top, str) and top) and not (isinstance(below, str) and below):
+                    continue  # a header says something in words: blanks and figures are not labels
+                folded = _folded_labels(top, below)
                 if label_col is None and unit_labels.intersection(folded):
                     label_col = c
                     continue
