@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -227,11 +227,18 @@ def serve(
 def verify_archive() -> None:
     """Re-hash every archived file; a copy that no longer matches is reported and will never be loaded."""
     from ictstat.settings import load_settings
+    from tasks import ledger
     from tasks.intake import verify_archive as verify
     from tasks.submissions import ParseCache
 
     settings = load_settings()
     bad = verify(settings.archive, settings.ledger_dir)
+    # in the ledger: the next nightly run sees a changed input and rebuilds, instead of "nothing new"
+    ledger.record_archive_check(
+        settings.ledger_dir,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        [{"sha256": s.sha256, "submission_id": s.submission_id, "archive_path": s.archive_path} for s in bad],
+    )
     cache = ParseCache(settings.cache_dir, settings.province_code)
     for s in bad:
         cache.drop(s.sha256)  # the next run parses it again, finds it corrupt and rejects it

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 RUNS_LOG = "runs.jsonl"
+ARCHIVE_CHECKS_LOG = "archive_checks.jsonl"
 PUBLICATIONS_LOG = "publications.jsonl"
 PUBLICATION_COLUMNS = ["run_id", "published_at", "indicator_code", "period", "province_code", "value"]
 
@@ -80,3 +81,15 @@ def record_publication(ledger_dir: Path, warehouse: Path, run_id: str) -> int:
             r["value"] = None
     _append_lines(ledger_dir / PUBLICATIONS_LOG, rows)
     return len(rows)
+
+
+def record_archive_check(ledger_dir: Path, checked_at: str, corrupt: list[dict[str, Any]]) -> None:
+    """One line per ``ictstat verify-archive``: when, and which archived copies no longer match their sha256."""
+    _append_lines(ledger_dir / ARCHIVE_CHECKS_LOG, [{"checked_at": checked_at, "corrupt": corrupt}])
+
+
+def corrupt_archive_copies(ledger_dir: Path) -> list[str]:
+    """Every sha256 a check has found corrupt (a later run must parse those files again, and reject them)."""
+    return sorted(
+        {c["sha256"] for line in _read_lines(ledger_dir / ARCHIVE_CHECKS_LOG) for c in line["corrupt"]}
+    )

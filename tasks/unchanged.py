@@ -1,6 +1,7 @@
 """When a nightly run has nothing to change: the inputs of the last publication, and today's.
 
-A build is a function of its inputs: the files received (the intake ledger), the code and reference data that
+A build is a function of its inputs: the files received (the intake ledger) and the archived copies found
+corrupt by ``ictstat verify-archive``, the code and reference data that
 read and compute them, a few settings, and the run's logical date, which matters only through which periods are
 over and which deadlines have passed (``warehouse/sql/70_tracking.sql``, future periods in
 :mod:`tasks.submissions`). :func:`inputs_key` hashes all of that; each publication records its key and a stamp
@@ -37,6 +38,7 @@ def inputs_key(settings: Settings, sightings: Sequence[Sighting], run_date: date
         line = f"{s.seq}|{s.sha256}|{s.relative_path}|{s.size_bytes}|{s.mtime_ns}|{s.archive_path}\n"
         h.update(line.encode())
     h.update(code_fingerprint().encode())
+    h.update(repr(ledger.corrupt_archive_copies(settings.ledger_dir)).encode())  # found by verify-archive
     overlay = os.environ.get("ICTSTAT_REFERENCE_DIR")
     if overlay:
         h.update(_files_digest(Path(overlay)).encode())

@@ -57,6 +57,9 @@ def test_a_rotted_archive_copy_is_reported_and_never_loaded(demo_inbox, tmp_path
     monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["verify-archive"])
     assert result.exit_code == 1 and "is corrupt" in result.output and "S0" in result.output
+    from tasks import ledger as run_ledger
+
+    assert run_ledger.corrupt_archive_copies(settings.ledger_dir) == [victim["sha256"]]
 
     path = build_home(settings, as_of=date(2026, 1, 1))
     con = duckdb.connect(str(path), read_only=True)

@@ -57,3 +57,24 @@ def test_no_publication_or_another_file_means_a_rebuild(tmp_path):
     replaced.write_bytes(b"published")
     Path(replaced).replace(settings.warehouse_path)
     assert unchanged.unchanged_since(settings, "k") is None
+
+
+def test_a_corrupt_copy_found_by_verify_archive_changes_the_key(tmp_path):
+    from tasks import ledger
+
+    settings = make_home(tmp_path / "home")
+    (settings.inbox / "a.xlsx").write_bytes(b"first")
+    sightings, _ = intake.intake(
+        settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
+    )
+    day = date(2026, 1, 2)
+    key = unchanged.inputs_key(settings, sightings, day)
+    ledger.record_archive_check(settings.ledger_dir, "2026-01-02T00:00:00+00:00", [])  # a clean check
+    assert unchanged.inputs_key(settings, sightings, day) == key
+    bad = {
+        "sha256": sightings[0].sha256,
+        "submission_id": "S0000001",
+        "archive_path": sightings[0].archive_path,
+    }
+    ledger.record_archive_check(settings.ledger_dir, "2026-01-09T00:00:00+00:00", [bad])
+    assert unchanged.inputs_key(settings, sightings, day) != key
