@@ -97,3 +97,15 @@ def test_the_cache_fingerprint_covers_the_reference_overlay(tmp_path, monkeypatc
     (overlay / "reporters.csv").write_text("reporter_code\nNEW\n", encoding="utf-8")
     monkeypatch.setenv("ICTSTAT_REFERENCE_DIR", str(overlay))
     assert submissions.parser_fingerprint("70") != shipped
+
+
+def test_parses_of_older_parser_code_are_removed_once(tmp_path):
+    cache = submissions.ParseCache(tmp_path / "cache", "70")
+    cache.put("ab" * 32, {"failure": ["x", "vi", "en"]})
+    stale = tmp_path / "cache" / "cd" / f"{'cd' * 32}-0123456789abcdef.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}", encoding="utf-8")
+    assert cache.prune_if_code_changed() == 1 and not stale.exists()
+    assert cache.get("ab" * 32) == {"failure": ["x", "vi", "en"]}
+    stale.write_text("{}", encoding="utf-8")
+    assert cache.prune_if_code_changed() == 0  # the same code: no scan until the fingerprint changes
