@@ -144,7 +144,8 @@ GROUP BY pr.period, p.period_kind, p.year, rep.province_code;"""
 
 def derived_formulas_sql(rules: Iterable[Mapping[str, str]], units: Mapping[str, str]) -> str:
     """Province-level formulas (rates, radius, per-day figures), in file order so a formula may use an
-    earlier one; a formula is computed for a period only when every indicator it reads is there."""
+    earlier one; a formula is computed for a period only when every indicator it reads is there, and kept
+    only when it has a value (a province whose area is not in the register gets no service radius)."""
     statements = []
     for r in rules:
         if r["method"] != "formula":
@@ -158,7 +159,7 @@ SELECT {_quote(code)}, w.period, w.period_kind, w.year, w.province_code, {expr.s
        'exact', NULL
 FROM ({_pivot(expr.codes, "core.fct_province_periods", "province_code, period, period_kind, year")}) w
 JOIN core.period_context USING (province_code, period)
-WHERE {present};"""
+WHERE {present} AND ({expr.sql}) IS NOT NULL;"""
         )
     return "\n\n".join(statements)
 
