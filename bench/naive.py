@@ -153,4 +153,5 @@ def province_totals(database: Path) -> dict[tuple[str, str], tuple[float, int]]:
         ).fetchall()
     finally:
         con.close()
-    return {(p, period): (float(v), int(n)) for p, period, v, n in rows}
+    # a month whose figures the naive reader left all blank has no total to compare
+    return {(p, period): (float(v), int(n)) for p, period, v, n in rows if v is not None}
