@@ -24,6 +24,7 @@ from schemas.marts import MART_SCHEMAS
 from tasks import rules
 
 log = logging.getLogger(__name__)
+BUILD_MEMORY_MB = 1024  # DuckDB's buffer for the build (it spills to disk beyond it)
 
 REFERENCE_FRAMES = {
     "in_ref_provinces": "provinces",
@@ -118,6 +119,10 @@ def build_warehouse(
         path.unlink()
     con = duckdb.connect()
     try:
+        # DuckDB keeps up to 80 % of the machine's memory cached by default; the build writes what it makes
+        # to the new file, so a bounded buffer only costs re-reads and keeps the run's peak flat
+        con.execute(f"SET memory_limit = '{BUILD_MEMORY_MB}MB'")
+        con.execute(f"SET temp_directory = '{_sql_path(path.with_suffix('.tmp'))}'")  # where it spills
         options = ""
         # ATTACH takes no bound parameters: the version is checked against a strict pattern instead.
         if storage_version and storage_version != "latest":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,6 +65,9 @@ def clear_stale_builds(build_dir: Path) -> list[Path]:
         for p in build_dir.iterdir():
             if p.is_file():
                 p.unlink()
+                removed.append(p)
+            elif p.is_dir() and p.suffix == ".tmp":  # what DuckDB spilled to disk during a build
+                shutil.rmtree(p, ignore_errors=True)
                 removed.append(p)
     return removed
 
