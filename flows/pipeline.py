@@ -65,7 +65,8 @@ def run_pipeline(
         todo, cached = steps.plan_parsing(opaque(sightings), settings, reparse)
         logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
         parse_everywhere(todo, settings, progress_key)
-        parsed = steps.assemble(opaque(sightings), settings, run_date)
+        values_path = settings.build_dir / f"values-{run_id}.parquet"  # the parsed cells, off the heap
+        parsed = steps.assemble(opaque(sightings), settings, run_date, values_path)
         checkpoint("validate", settings.home)
         batch = steps.validate_batch(opaque(parsed), settings)
         del parsed
@@ -84,6 +85,7 @@ def run_pipeline(
         checkpoint("build", settings.home)
         build_path = settings.build_dir / f"warehouse-{run_id}.duckdb"
         steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
+        values_path.unlink(missing_ok=True)
         superseded = steps.superseded_count(build_path)
         checkpoint("publish", settings.home)
         published = steps.publish_warehouse(build_path, settings)

@@ -170,15 +170,21 @@ class CachedParses(Mapping[str, dict[str, Any]]):
 
 
 @task(name="assemble", cache_policy=NONE)
-def assemble(sightings: Sequence[Sighting], settings: Settings, run_date: date) -> submissions.ParsedBatch:
-    """Every file's parse (and schema issues, found when it was new) from the cache into the run's three frames."""
-    return submissions.assemble(sightings, CachedParses(sightings, settings), run_date)
+def assemble(
+    sightings: Sequence[Sighting], settings: Settings, run_date: date, values_path: Path | None = None
+) -> submissions.ParsedBatch:
+    """Every file's parse (and schema issues, found when it was new) from the cache into the run's frames; with
+    ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory."""
+    return submissions.assemble(sightings, CachedParses(sightings, settings), run_date, values_path)
 
 
 @task(name="validate", cache_policy=NONE)
 def validate_batch(batch: submissions.ParsedBatch, settings: Settings) -> submissions.ParsedBatch:
     """Checks across files (a stock jumping against the reporter's previous month); each submission's status."""
-    issues = validate.plausibility_warnings(batch.values, batch.submissions)
+    if batch.values_path is not None:
+        issues = validate.plausibility_warnings(None, batch.submissions, batch.values_path)
+    else:
+        issues = validate.plausibility_warnings(batch.values, batch.submissions)
     return submissions.decide_status(batch, issues)
 
 
@@ -203,7 +209,7 @@ def build_warehouse(
     years |= {min(years) - 1, max(years) + 1, run_date.year}
     inputs = {
         "in_submissions": batch.submissions,
-        "in_values": batch.values,
+        "in_values": batch.values_path or batch.values,
         "in_issues": batch.issues,
         "in_runs": runs,
         "in_publication_log": ledger.publication_log(settings.ledger_dir),

@@ -110,7 +110,7 @@ def warehouse_steps() -> list[tuple[str, str]]:
 
 def build_warehouse(
     path: Path,
-    inputs: Mapping[str, pd.DataFrame],
+    inputs: Mapping[str, pd.DataFrame | Path],
     years: Iterable[int],
     storage_version: str | None = None,
 ) -> dict[str, int]:
@@ -136,7 +136,10 @@ def build_warehouse(
         con.register("in_ref_periods", periods)
         con.register("in_ref_period_rollups", period_rollups)
         for name, df in inputs.items():
-            con.register(name, df)
+            if isinstance(df, Path):  # a Parquet file (the run's values, streamed there): read, not loaded
+                con.register(name, con.read_parquet(str(df)))  # a temporary view, never in the warehouse
+            else:
+                con.register(name, df)
         for name, sql in warehouse_steps():
             started = time.perf_counter()
             try:

@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ictstat.messages import render
 from tasks.intake import Sighting, sha256_of
@@ -42,11 +44,34 @@ ISSUE_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass
 class ParsedBatch:
-    submissions: pd.DataFrame
-    values: pd.DataFrame
-    issues: pd.DataFrame
+    """A run's three frames. The values (a row per parsed cell, a million at 20,000 workbooks) may live in a
+    Parquet file instead of memory (``values_path``): the flow streams them there and DuckDB reads them from
+    it; ``values`` loads them into a frame only when asked (tests, small homes)."""
+
+    def __init__(
+        self,
+        submissions: pd.DataFrame,
+        values: pd.DataFrame | None,
+        issues: pd.DataFrame,
+        values_path: Path | None = None,
+    ) -> None:
+        if values is None and values_path is None:
+            raise ValueError("a batch needs its values, in memory or in a Parquet file")
+        self.submissions = submissions
+        self.issues = issues
+        self.values_path = values_path
+        self._values = values
+
+    @property
+    def values(self) -> pd.DataFrame:
+        if self._values is None:
+            assert self.values_path is not None
+            self._values = pd.read_parquet(self.values_path)
+        return self._values
+
+    def replace(self, submissions: pd.DataFrame, issues: pd.DataFrame) -> ParsedBatch:
+        return ParsedBatch(submissions, self._values, issues, self.values_path)
 
 
 ParseMany = Callable[[list[Sighting]], list[dict[str, Any]]]
@@ -148,16 +173,20 @@ def parse_sightings(
 
 
 def assemble(
-    sightings: Sequence[Sighting], parsed_by_sha: Mapping[str, dict[str, Any]], today: date
+    sightings: Sequence[Sighting],
+    parsed_by_sha: Mapping[str, dict[str, Any]],
+    today: date,
+    values_to: Path | None = None,
 ) -> ParsedBatch:
     """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates.
 
     Each distinct file's parse is looked up once, so ``parsed_by_sha`` may load it on demand (the flow reads
-    them from the parse cache one at a time rather than holding every file's parse)."""
+    them from the parse cache one at a time rather than holding every file's parse). With ``values_to`` the
+    values are written to that Parquet file as they come, PART_CELLS at a time, and never held whole."""
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
     values: list[tuple[Any, ...]] = []  # a tuple per cell, made into a frame (Arrow text) every PART_CELLS
-    parts: list[pd.DataFrame] = []
+    parts = _ValueParts(values_to)
     issues: list[dict[str, Any]] = []
     for s in sorted(sightings, key=lambda s: s.seq):
         row = _base_row(s)
@@ -184,16 +213,17 @@ def assemble(
         else:
             values.extend(head + cell_fields(v) for v in parsed["values"])
         if len(values) >= PART_CELLS:
-            parts.append(_values_frame(values))
+            parts.add(values)
             values.clear()
         for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]:
             issues.append({"submission_id": s.submission_id, **i})
         subs.append(row)
-    parts.append(_values_frame(values))
+    parts.add(values)
     return ParsedBatch(
         pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
-        pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0],
+        parts.frame(),
         pd.DataFrame(issues, columns=ISSUE_COLUMNS),
+        values_to,
     )
 
 
@@ -208,6 +238,40 @@ PART_CELLS = 200_000  # cells held as Python tuples before they become a compact
 
 def _values_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=VALUE_COLUMNS, nrows=len(rows))
+
+
+VALUE_SCHEMA = pa.schema(
+    [
+        (c, pa.int64() if c == "excel_row" else pa.float64() if c == "value" else pa.string())
+        for c in VALUE_COLUMNS
+    ]
+)
+
+
+class _ValueParts:
+    """The values of a run, a part at a time: frames in memory, or row groups of a Parquet file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.frames: list[pd.DataFrame] = []
+        self.writer = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(path, VALUE_SCHEMA)
+
+    def add(self, rows: list[tuple[Any, ...]]) -> None:
+        if self.writer is None:
+            self.frames.append(_values_frame(rows))
+            return
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(VALUE_COLUMNS)
+        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, VALUE_SCHEMA, strict=True)]
+        self.writer.write_table(pa.Table.from_arrays(arrays, schema=VALUE_SCHEMA))
+
+    def frame(self) -> pd.DataFrame | None:
+        if self.writer is not None:
+            self.writer.close()
+            return None
+        return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
 
 
 def parse_file(
@@ -417,4 +481,4 @@ def decide_status(batch: ParsedBatch, validation_issues: Iterable[dict[str, Any]
             subs.at[idx, "reason_en"] = f"Accepted with {n} warning(s)"
         else:
             subs.at[idx, "intake_status"] = "accepted"
-    return ParsedBatch(subs, batch.values, issues)
+    return batch.replace(subs, issues)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pandera.errors as pa_errors
 
@@ -175,48 +177,71 @@ JUMP_RATIO = 0.5  # a stock moving by more than half in a month is worth a secon
 JUMP_MIN_ABS = 10  # ... unless it is a handful of units
 
 
-def plausibility_warnings(values: pd.DataFrame, submissions: pd.DataFrame) -> list[dict[str, Any]]:
+def plausibility_warnings(
+    values: pd.DataFrame | None, submissions: pd.DataFrame, values_path: Path | None = None
+) -> list[dict[str, Any]]:
     """Warnings that do not block: a stock (subscribers, sites, points) that jumps by more than half against
-    the same reporter's previous month, cell by cell (district by district)."""
-    if values.empty:
-        return []
-    stocks = {code for code, row in reference.indicators().items() if row["aggregation"] == "stock"}
-    subs = submissions[["submission_id", "province_code", "reporter_code", "period", "seq"]].dropna(
-        subset=["reporter_code", "period"]
-    )
-    v = values[values["indicator_code"].isin(stocks) & values["value"].notna()].merge(
-        subs, on="submission_id"
-    )
-    v = v[v["period"].str.fullmatch(r"\d{4}-\d{2}")]
-    if v.empty:
-        return []
-    # one value per reporter, cell key and month: the newest submission's
-    key = ["province_code", "reporter_code", "measure", "district_code", "commune_code"]
-    v = v.sort_values("seq").drop_duplicates([*key, "period", "submission_id"])
-    latest = v.drop_duplicates([*key, "period"], keep="last")[[*key, "period", "value"]]
-    year, month = v["period"].str[:4].astype(int), v["period"].str[5:7].astype(int)
-    prev_year = year - (month == 1)
-    prev_month = (month - 2) % 12 + 1
-    v = v.assign(prev_period=prev_year.astype(str) + "-" + prev_month.map("{:02d}".format))
-    joined = v.merge(
-        latest.rename(columns={"period": "prev_period", "value": "prev_value"}),
-        on=[*key, "prev_period"],
-        how="inner",
-    )
-    change = joined["value"] - joined["prev_value"]
-    flagged = joined[
-        (joined["prev_value"] > 0)
-        & (change.abs() >= JUMP_MIN_ABS)
-        & ((change.abs() / joined["prev_value"]) > JUMP_RATIO)
-    ]
+    the same reporter's previous month, cell by cell (district by district).
+
+    Computed by DuckDB over the values frame, or over the run's Parquet file of values (``values_path``)
+    without loading it."""
+    stocks = sorted(code for code, row in reference.indicators().items() if row["aggregation"] == "stock")
+    con = duckdb.connect()
+    try:
+        subs = submissions[["submission_id", "province_code", "reporter_code", "period", "seq"]]
+        con.register("pv_subs", subs)
+        if values_path is not None:
+            con.register("pv_values_in", con.read_parquet(str(values_path), file_row_number=True))
+            con.execute("CREATE TEMP VIEW pv_values AS SELECT *, file_row_number AS ord FROM pv_values_in")
+        else:
+            if values is None or values.empty:
+                return []
+            cols = ["submission_id", "template_id", "sheet", "cell", "district_code", "commune_code", "measure",
+                    "indicator_code", "value"]  # fmt: skip
+            part = values.loc[values["indicator_code"].isin(stocks) & values["value"].notna(), cols]
+            con.register("pv_values", part.assign(ord=range(len(part))))
+        rows = con.execute(PLAUSIBILITY_SQL, [stocks, JUMP_MIN_ABS, JUMP_RATIO]).fetchall()
+    finally:
+        con.close()
     labels = {(t.template_id, m.key): m.label for t in all_templates() for _, m in t.all_measures()}
     out = []
-    for r in flagged.itertuples():
-        pct = 100 * (r.value - r.prev_value) / r.prev_value
-        label = labels.get((r.template_id, r.measure), r.measure)
-        vi, en = render("unusual_jump", sheet=r.sheet, cell=r.cell, column=label, value=_plain(r.value),
-                        change=f"{pct:+.0f}%", expected=_plain(r.prev_value))  # fmt: skip
-        out.append({"submission_id": r.submission_id, "sheet": r.sheet, "cell": r.cell, "column": label,
-                    "value": _plain(r.value), "rule": "unusual_jump", "severity": "warning",
+    for submission_id, template_id, sheet, cell, measure, value, prev_value in rows:
+        pct = 100 * (value - prev_value) / prev_value
+        label = labels.get((template_id, measure), measure)
+        vi, en = render("unusual_jump", sheet=sheet, cell=cell, column=label, value=_plain(value),
+                        change=f"{pct:+.0f}%", expected=_plain(prev_value))  # fmt: skip
+        out.append({"submission_id": submission_id, "sheet": sheet, "cell": cell, "column": label,
+                    "value": _plain(value), "rule": "unusual_jump", "severity": "warning",
                     "message_vi": vi, "message_en": en})  # fmt: skip
     return out
+
+
+# Each monthly stock cell against the same reporter's value for the same cell key the month before, as the
+# newest file of that month has it (a correction replaces the first version). Keys may be NULL (no commune).
+PLAUSIBILITY_SQL = r"""
+WITH v AS (
+    SELECT x.submission_id, x.template_id, x.sheet, x.cell, x.district_code, x.commune_code, x.measure,
+           x.value, x.ord, s.province_code, s.reporter_code, s.period, s.seq
+    FROM pv_values x
+    JOIN pv_subs s ON s.submission_id = x.submission_id
+    WHERE list_contains($1, x.indicator_code) AND x.value IS NOT NULL
+      AND s.reporter_code IS NOT NULL AND s.period IS NOT NULL AND regexp_full_match(s.period, '\d{4}-\d{2}')
+    QUALIFY row_number() OVER (PARTITION BY s.province_code, s.reporter_code, x.measure, x.district_code,
+                                            x.commune_code, s.period, x.submission_id ORDER BY x.ord) = 1
+),
+latest AS (
+    SELECT province_code, reporter_code, measure, district_code, commune_code, period, value
+    FROM v
+    QUALIFY row_number() OVER (PARTITION BY province_code, reporter_code, measure, district_code, commune_code,
+                                            period ORDER BY seq DESC, ord DESC) = 1
+)
+SELECT v.submission_id, v.template_id, v.sheet, v.cell, v.measure, v.value, l.value AS prev_value
+FROM v
+JOIN latest l ON l.reporter_code = v.reporter_code AND l.measure = v.measure
+             AND l.province_code IS NOT DISTINCT FROM v.province_code
+             AND l.district_code IS NOT DISTINCT FROM v.district_code
+             AND l.commune_code IS NOT DISTINCT FROM v.commune_code
+             AND l.period = strftime(CAST(v.period || '-01' AS DATE) - INTERVAL 1 MONTH, '%Y-%m')
+WHERE l.value > 0 AND abs(v.value - l.value) >= $2 AND abs(v.value - l.value) / l.value > $3
+ORDER BY v.seq, v.ord
+"""

@@ -64,7 +64,8 @@ def build_home(
     # the flow's own steps (their plain functions): parse cache, validation of new parses, checks across files
     todo, _ = steps.plan_parsing.fn(sightings, settings)
     steps.read_and_parse_locally.fn(todo, settings, None)
-    batch = steps.validate_batch.fn(steps.assemble.fn(sightings, settings, as_of), settings)
+    values_path = settings.build_dir / f"values-{run_id}.parquet"  # as the flow: cells streamed to Parquet
+    batch = steps.validate_batch.fn(steps.assemble.fn(sightings, settings, as_of, values_path), settings)
     runs = pd.DataFrame(
         [{"run_id": "T1", "flow_run_id": "", "kind": "test", "started_at": "2026-01-01T00:00:00+00:00",
           "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),
@@ -74,7 +75,7 @@ def build_home(
     path = out or settings.warehouse_path
     inputs = {
         "in_submissions": batch.submissions,
-        "in_values": batch.values,
+        "in_values": values_path,
         "in_issues": batch.issues,
         "in_runs": runs,
         "in_publication_log": ledger.publication_log(settings.ledger_dir),
@@ -83,6 +84,7 @@ def build_home(
         ),
     }
     build.build_warehouse(path, inputs, range(min(years) - 1, max(years) + 2), settings.storage_version)
+    values_path.unlink()  # as the flow does once the build is done
     if record:
         ledger.record_publication(settings.ledger_dir, path, run_id)
     return path

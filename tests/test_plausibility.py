@@ -53,3 +53,37 @@ def test_a_stock_that_jumps_against_the_previous_month_is_a_warning_on_its_cell(
     assert cells[0][2] == "2600" and cells[1][2] == "9"
     assert "+160%" in warnings[0][4] and "-100%" in warnings[1][4]
     assert all(sheet == SUBS for _, sheet, _, _, _ in warnings)
+
+
+def test_the_frame_and_the_parquet_file_give_the_same_warnings(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tasks import validate
+    from tasks.submissions import VALUE_COLUMNS, VALUE_SCHEMA
+
+    def cell(sid, district, value, commune=None):
+        return {"submission_id": sid, "template_id": "VT-01.v1", "sheet": SUBS, "sheet_spec": SUBS, "cell": "E9",
+                "excel_row": 9, "district_code": district, "commune_code": commune, "measure": "subs_mobile",
+                "indicator_code": "TEL_SUBS_MOBILE", "unit": "subscribers", "raw_value": str(value),
+                "value": float(value), "qualifier": "exact"}  # fmt: skip
+
+    values = pd.DataFrame(
+        [cell("S1", "689", 100), cell("S2", "689", 300), cell("S3", "689", 120), cell("S1", "690", 50),
+         cell("S2", "690", 56), cell("S4", "689", 900)],
+        columns=VALUE_COLUMNS,
+    )  # fmt: skip
+    subs = pd.DataFrame(
+        [{"submission_id": "S1", "province_code": "70", "reporter_code": "VNPT", "period": "2020-10", "seq": 1},
+         {"submission_id": "S2", "province_code": "70", "reporter_code": "VNPT", "period": "2020-11", "seq": 2},
+         {"submission_id": "S3", "province_code": "70", "reporter_code": "VNPT", "period": "2020-11", "seq": 3},
+         {"submission_id": "S4", "province_code": "70", "reporter_code": "VNPT", "period": "2020-12", "seq": 4}]
+    )  # fmt: skip
+    path = tmp_path / "values.parquet"
+    pq.write_table(pa.Table.from_pandas(values, schema=VALUE_SCHEMA, preserve_index=False), path)
+    from_frame = validate.plausibility_warnings(values, subs)
+    from_file = validate.plausibility_warnings(None, subs, path)
+    assert from_frame == from_file
+    # S2 (300 against 100) is flagged; December is compared with S3, November's correction (120), not S2
+    assert [(w["submission_id"], w["value"]) for w in from_frame] == [("S2", "300"), ("S4", "900")]
