@@ -263,9 +263,8 @@ class _ValueParts:
         if self.writer is None:
             self.frames.append(_values_frame(rows))
             return
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(VALUE_COLUMNS)
-        arrays = [pa.array(col, type=f.type) for col, f in zip(columns, VALUE_SCHEMA, strict=True)]
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=VALUE_SCHEMA))
+        cells = pa.array(rows, type=pa.struct(list(VALUE_SCHEMA)))  # the tuples converted in Arrow's C++
+        self.writer.write_table(pa.Table.from_struct_array(cells))
 
     def frame(self) -> pd.DataFrame | None:
         if self.writer is not None:
