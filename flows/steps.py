@@ -40,6 +40,7 @@ POOL_MIN_FILES = 200  # fewer files are parsed faster in the run's own process t
 def parse_job(settings: Settings) -> submissions.ParseJob:
     limits = (
         ("max_cells", settings.max_cells_per_sheet),
+        ("max_workbook_cells", settings.max_cells_per_workbook),
         ("max_sheets", settings.max_sheets),
         ("max_string_length", settings.max_string_length),
     )
