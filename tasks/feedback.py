@@ -34,6 +34,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
+from ictstat.xlsx import needs_escape
 from tasks.read import Limits, ReadError, scan_workbook, sniff_format
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,6 @@ MAX_ROWS = 20_000
 # its merged cells, gets the list of issues without a marked copy.
 MAX_COPY_CELLS = 500_000
 MAX_STEM_BYTES = 100  # the name stays well under the 255-byte file-name limit with id and suffix
-# Excel treats text typed with these first characters as a formula (tab and CR: CSV-injection variants).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _NOT_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*]')
 _NOT_IN_SHEET_TITLES = re.compile(r"[\\*?:/\[\]]")
@@ -331,7 +330,7 @@ def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     if isinstance(value, str):
         text = ILLEGAL_CHARACTERS_RE.sub("", value)[:32_767]  # characters XML cannot hold; Excel's cell limit
         cell.value = text or None
-        if text.startswith(_FORMULA_START):
+        if needs_escape(text):  # leading spaces too: some importers trim them
             # openpyxl makes a formula of any text starting with "="; keep it text, and set Excel's own quote
             # prefix (what typing ' before it does) so that editing the cell in Excel keeps it text too.
             cell.data_type = "s"
