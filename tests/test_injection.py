@@ -169,3 +169,29 @@ def test_a_special_file_in_the_inbox_does_not_hang_intake(kind, tmp_path):
     except subprocess.TimeoutExpired:  # subprocess.run kills the child on timeout
         finished = False
     assert finished
+
+
+@pytest.mark.parametrize("attack", ["billion_laughs", "external_file"])
+def test_openpyxl_reads_a_clerks_file_through_defusedxml(attack, demo_inbox, tmp_path):
+    """The feedback writer opens the clerk's own file with openpyxl: an entity declaration in any part is
+    refused by defusedxml (never expanded, nothing read from disk), and the clerk still gets the issue list."""
+    from openpyxl.xml import DEFUSEDXML
+
+    from faults import xmlparts as parts
+
+    assert DEFUSEDXML  # openpyxl found defusedxml at import and parses through it
+    source = tmp_path / "thuc_the.xlsx"
+    clean = next(iter(sorted(demo_inbox.glob("vien_thong/2020/12/*.xlsx")))).read_bytes()
+    source.write_bytes(parts.edit(clean, r"xl/worksheets/sheet2\.xml", parts.ENTITY_ATTACKS[attack]))
+    with pytest.raises(Exception) as err:
+        feedback._load_with_openpyxl(source)
+    chain, e = [], err.value  # openpyxl wraps the parser's error in its own
+    while e is not None:
+        chain.append(type(e))
+        e = e.__cause__ or e.__context__
+    assert any(t.__module__.startswith("defusedxml") for t in chain), chain
+    issue = {"sheet": "Thuê bao - BTS", "cell": "E9", "column": "", "value": "12a", "rule": "not_a_number",
+             "severity": "error", "message_vi": "lỗi", "message_en": "error"}  # fmt: skip
+    path = feedback.write_feedback_workbook(source, source.name, "S0000001", [issue], tmp_path / "out")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [feedback.ISSUES_TITLE] and "root:" not in injection.text_of(path)

@@ -345,13 +345,16 @@ def read_artifacts(flow_run_id: UUID, key: str) -> list[Any]:
 
 
 def test_a_nightly_and_a_backfill_started_together_through_the_api_run_one_after_the_other(
-    backfilled: FlowRun, ictstat_home: Path, api: Path
+    backfilled: FlowRun, ictstat_home: Path, api: Path, tmp_path: Path
 ) -> None:
     """Both deployments run at the same moment (a concurrency limit is per deployment, so both start): the
     writer lock orders them, a file that arrived meanwhile is taken in once, and the figures are unchanged.
     The same race from the command line, with analysts reading throughout, is in tests/test_faults.py."""
     from faults import home as state
+    from faults.campaign import FIGURE_MARTS
 
+    before = tmp_path / "before.duckdb"
+    shutil.copyfile(ictstat_home / "warehouse.duckdb", before)
     inbox = ictstat_home / "inbox"
     late = inbox / "gui_lai" / "vnpt_12_2020 (ban sao).xlsx"
     late.parent.mkdir(parents=True, exist_ok=True)
@@ -391,6 +394,9 @@ def test_a_nightly_and_a_backfill_started_together_through_the_api_run_one_after
     acc = state.accounting(ictstat_home)
     assert acc.problems() == [] and acc.inbox_files == DEMO_FILES + 1 == acc.audit_rows
     assert state.leftovers(ictstat_home).problems() == []
+    # a copy changes no figure: the same marts as before, as a nightly then a backfill one after the other
+    differing = state.differing_marts(before, ictstat_home / "warehouse.duckdb")
+    assert [m for m in differing if m in FIGURE_MARTS] == []
 
 
 def test_ictstat_serve_starts_its_own_server_and_stops_it_on_sigterm(serve_alone: LoneServe) -> None:
