@@ -81,7 +81,7 @@ def crashes(ctx: Context) -> list[Trial]:
     )
     torn = Trial("Crash at any point", "power cut while a ledger line is appended (last line torn), two runs")
     t = crash.torn_ledger(home, ctx.prefect, pool, log)
-    torn.record(t.problems(), f"torn file {t.torn_file} was {t.id_before}")
+    torn.record(t.problems(), t.observed())
     return [*trials, same, torn]
 
 

@@ -122,7 +122,7 @@ def race(
         new,
         reports,
         state.accounting(home),
-        serial_difference(home, initial, prefect, work) if reference else [],
+        serial_difference(home, initial, prefect, work, _order(held)) if reference else [],
         outputs,
     )
 
@@ -241,7 +241,7 @@ def served_race(
             held[name] = (min(took), min(done))
     new = {r["kind"]: r["files_new"] for r in state.runs_logged(home)[-2:]}
     return RaceResult(codes, held, began, new, reports, state.accounting(home),
-                      serial_difference(home, initial, prefect, work) if reference else [], outputs)  # fmt: skip
+                      serial_difference(home, initial, prefect, work, _order(held)) if reference else [], outputs)  # fmt: skip
 
 
 def _json(path: Path, mode: str) -> dict[str, Any]:
@@ -252,15 +252,29 @@ def _json(path: Path, mode: str) -> dict[str, Any]:
     return data
 
 
-def serial_difference(home: Path, initial: list[str], prefect: Prefect, work: Path) -> list[str]:
-    """The same history one run at a time in a fresh home (the first publication of ``initial``, then a nightly
-    and a backfill over the whole inbox): the marts that differ from ``home``'s."""
-    serial = work / "serial-home"
+def _order(held: dict[str, tuple[float, float]]) -> tuple[str, ...]:
+    """The two runs in the order they took the writer lock (nightly first when that is unknown)."""
+    if len(held) != 2:
+        return ("nightly", "backfill")
+    return tuple(sorted(held, key=lambda name: held[name][0]))
+
+
+def serial_difference(
+    home: Path,
+    initial: list[str],
+    prefect: Prefect,
+    work: Path,
+    order: tuple[str, ...] = ("nightly", "backfill"),
+) -> list[str]:
+    """The same history one run at a time in a fresh home (the first publication of ``initial``, then the two
+    runs over the whole inbox in the ``order`` the lock gave them): the marts that differ from ``home``'s."""
+    serial = work / f"serial-{home.name}"
     shutil.rmtree(serial, ignore_errors=True)
     everything = sorted(
         p.relative_to(home / "inbox").as_posix() for p in (home / "inbox").rglob("*") if p.is_file()
     )
-    steps = [(initial, nightly_args()), (everything, nightly_args()), ([], backfill_args(*PERIODS))]
+    command = {"nightly": nightly_args(), "backfill": backfill_args(*PERIODS)}
+    steps = [(initial, nightly_args()), (everything, command[order[0]]), ([], command[order[1]])]
     for files, args in steps:
         for rel in files:
             (serial / "inbox" / rel).parent.mkdir(parents=True, exist_ok=True)

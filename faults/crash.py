@@ -218,16 +218,18 @@ class TornLedger:
         # the torn half itself stays unreadable in the ledger, as designed; anything else is a problem
         out = [f"after the first run: {p}" for p in self.problems_after_first if "unreadable" not in p]
         out += [f"after the second run: {p}" for p in self.problems_after_second if "unreadable" not in p]
-        moved = self.ids_after_second.get(self.torn_file)
-        if moved and self.ids_after_second.get(self.newer_file, "") > moved:
-            return out
-        if moved:
-            out.append(
-                f"{self.torn_file} (first {self.id_before}) is now {moved}, after {self.newer_file} "
-                f"({self.ids_after_second.get(self.newer_file)}), which arrived later: its id and its place "
-                "in the supersession order changed"
-            )
+        moved, newer = self.ids_after_second.get(self.torn_file), self.ids_after_second.get(self.newer_file)
+        if moved is None or newer is None:
+            out.append(f"not recorded again: {self.torn_file if moved is None else self.newer_file}")
+        elif (moved < newer) != (self.torn_file < self.newer_file):
+            # its sighting never completed, so it arrives again with the newer file: one run's arrivals are
+            # ordered by their path in the inbox (docs/design.md), and so must these two be
+            out.append(f"{self.torn_file} ({moved}) and {self.newer_file} ({newer}) are not in path order")
         return out
+
+    def observed(self) -> str:
+        return (f"torn sighting {self.id_before} of {self.torn_file} recorded again as "
+                f"{self.ids_after_second.get(self.torn_file)}, with the file that arrived after it")  # fmt: skip
 
 
 def torn_ledger(home: Path, prefect: Prefect, pool: state.DemoPool, log: Path) -> TornLedger:

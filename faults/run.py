@@ -27,6 +27,12 @@ DESIGN_NOTES = [
     "that rots without changing size is served from the parse cache until `ictstat verify-archive` runs (the "
     "nightly run checks sizes only); a run that fails writes nothing to `runs.jsonl`, so `audit.runs` lists "
     "published runs only (failures are in Prefect and in the failure notice).",
+    "Files that arrive between two runs are ordered by their path in the inbox (`docs/design.md`), so a file "
+    "whose ledger line a power cut tore is recorded again, with a new submission id, in path order among the "
+    "files that arrived after it. The same rule orders an original and its correction sent the same day: "
+    "`bao_cao (1).xlsx` sorts before `bao_cao.xlsx`, so the original would supersede the correction. Ordering one "
+    "run's arrivals by modification time, then path, would follow what clerks do more closely; it is a change "
+    "of a documented decision, left to the maintainers.",
     "Under a umask of 000 the archive copies, the parse cache and the exports are created world-writable (the "
     "warehouse is always 0644). The parse cache is trusted without a hash check, so whoever can write "
     "`cache/parsed/` can change published figures: run the service with umask 022 or 027.",

@@ -373,3 +373,53 @@ def test_every_refusal_explains_itself_in_both_languages(examiner, templates):
         "Tệp quá lớn: sheet 'Thuê bao - BTS' trải từ ô A1 đến ô XFD19000, tức 311.296.000 ô (giới hạn "
         "2.000.000 ô). Hãy xóa các dòng và cột thừa"
     )
+
+
+def _compound_file(stream: bytes) -> bytes:
+    """A minimal compound file (version 3) whose 'Workbook' stream is small enough for the mini stream."""
+    free, end, fat_sector = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
+    mini = stream + b"\0" * (-len(stream) % 64)
+    header = struct.pack("<8s16sHHHHH6sIIIIIIIII", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\0" * 16, 0x3E, 3,
+                         0xFFFE, 9, 6, b"\0" * 6, 0, 1, 1, 0, 4096, 2, 1, end, 0)  # fmt: skip
+    header += struct.pack("<109I", 0, *[free] * 108)
+    sectors = -(-len(mini) // 512)  # the mini stream's own sectors: 3, 4, ...
+    fat = [fat_sector, end, end, *range(4, 3 + sectors), end]
+    fat_bytes = struct.pack("<128I", *fat, *[free] * (128 - len(fat)))
+
+    def entry(name: str, kind: int, start: int, size: int, child: int = free) -> bytes:
+        raw = name.encode("utf-16-le") + b"\0\0"
+        # name, its length, type, colour (black), left, right and child siblings, class, state, two times
+        head = struct.pack(
+            "<64sHBBIII16sI16s", raw, len(raw), kind, 1, free, free, child, b"\0" * 16, 0, b"\0" * 16
+        )
+        return head + struct.pack("<IQ", start, size)
+
+    root = entry("Root Entry", 5, 3, len(mini), child=1)
+    directory = (root + entry("Workbook", 2, 0, len(stream))).ljust(512, b"\0")
+    chain = [*range(1, len(mini) // 64), end]
+    minifat = struct.pack("<128I", *chain, *[free] * (128 - len(chain)))
+    return header + fat_bytes + directory + minifat + mini.ljust(sectors * 512, b"\0")
+
+
+def _biff(typ: int, body: bytes) -> bytes:
+    return struct.pack("<HH", typ, len(body)) + body
+
+
+def test_a_small_legacy_workbook_is_scanned_through_the_mini_stream(tmp_path):
+    """A .xls whose workbook stream is under 4 KB lives in the compound file's mini stream: the scan follows
+    that chain too (checked against olefile), and finds the far cell."""
+    import olefile
+
+    globals_ = _biff(0x0809, struct.pack("<HH", 0x0600, 5) + b"\0" * 12)
+    sheet_at = len(globals_) + len(_biff(0x0085, b"\0" * 10)) + len(_biff(0x000A, b""))
+    bound = _biff(0x0085, struct.pack("<IBBBB", sheet_at, 0, 0, 2, 0) + b"S1")
+    sheet = _biff(0x0809, struct.pack("<HH", 0x0600, 0x10) + b"\0" * 12) + _biff(
+        0x0203, struct.pack("<HHHd", 29_999, 5, 0, 1.0)
+    )
+    stream = globals_ + bound + _biff(0x000A, b"") + sheet + _biff(0x000A, b"")
+    path = tmp_path / "nho.xls"
+    path.write_bytes(_compound_file(stream))
+    assert olefile.OleFileIO(str(path)).openstream("Workbook").read()[: len(stream)] == stream
+    with pytest.raises(ReadError) as err:
+        scan_workbook(path, "ole", Limits(10**8, 20_000))
+    assert err.value.rule == "too_large" and "sheet 'S1' has cells down to row 30,000" in err.value.detail
