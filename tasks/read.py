@@ -146,6 +146,9 @@ class SheetExtent:
     rows: int = 0  # the last row holding a value (1-based; 0: none)
     columns: int = 0
     merged_cells: int = 0  # cells covered by its merged ranges (openpyxl builds one object per cell)
+    exact: bool = (
+        True  # False: an upper bound (empty formatted cells counted), computed exactly if it matters
+    )
 
     @property
     def cells(self) -> int:
@@ -164,14 +167,6 @@ class WorkbookScan:
     @property
     def merged_cells(self) -> int:
         return sum(s.merged_cells for s in self.sheets)
-
-
-def check_zip_before_reading(
-    path: Path, max_unpacked: int, max_rows: int, max_cells: int = MAX_CELLS, **limits: int
-) -> int:
-    """Check what a zip-based workbook declares and holds before calamine unpacks it (see ``scan_workbook``);
-    returns the declared unpacked size."""
-    return scan_workbook(path, "zip", Limits(max_unpacked, max_rows, max_cells, **limits)).unpacked_bytes
 
 
 def scan_workbook(path: Path, kind: str, limits: Limits, *, merges: bool = False) -> WorkbookScan:
@@ -223,18 +218,22 @@ def _scan_zip(zf: zipfile.ZipFile, limits: Limits, scan: WorkbookScan, merges: b
     if total > limits.max_unpacked_bytes:
         raise _over("too_large_unpacked", f"{total:,} bytes unpacked", f"{limits.max_unpacked_bytes:,} bytes",
                     total, limits.max_unpacked_bytes)  # fmt: skip
-    names = {_normal(info.filename): info for info in infos}
-    # calamine finds parts by name (and some versions ignore case): check whatever it could open
-    if (sst := names.get("xl/sharedstrings.xml")) is not None:
-        _check_shared_strings(zf, sst)
-    xml_sheets = [i for n, i in names.items() if n.startswith(_SHEET_PARTS) and "/_rels/" not in n]
-    _check_sheet_count(len(xml_sheets), limits)
-    for info in xml_sheets:
+    # calamine finds parts by name (some versions ignore case; a name may even appear twice in a zip): every
+    # member it could open is checked
+    for info in (i for i in infos if _normal(i.filename) == "xl/sharedstrings.xml"):
+        _check_shared_strings(zf, info)
+    sheets = [
+        i
+        for i in infos
+        if _normal(i.filename).startswith(_SHEET_PARTS) and "/_rels/" not in _normal(i.filename)
+    ]
+    _check_sheet_count(len(sheets), limits)
+    for info in sheets:
         binary = _normal(info.filename).endswith(".bin")
         extent = _xlsb_sheet_extent(zf, info) if binary else _xml_sheet_extent(zf, info, limits, merges)
         _add(scan, extent, limits, zf)
-    if (content := names.get("content.xml")) is not None:
-        for extent in _ods_extents(zf, content, limits):
+    for info in (i for i in infos if _normal(i.filename) == "content.xml"):
+        for extent in _ods_extents(zf, info, limits):
             _add(scan, extent, limits, zf)
         _check_sheet_count(len(scan.sheets), limits)
 
@@ -251,6 +250,12 @@ def _add(scan: WorkbookScan, extent: SheetExtent, limits: Limits, zf: zipfile.Zi
         if zf is not None and extent.name == extent.part:
             extent.name = _xlsx_sheet_names(zf).get(_normal(extent.part), extent.name)
         _check_extent(extent, limits)
+    if scan.cells > limits.max_workbook_cells and zf is not None:  # exactly, before refusing
+        for i, s in enumerate(scan.sheets):
+            if not s.exact:
+                scan.sheets[i] = _xml_sheet_extent_slowly(
+                    zf, zf.getinfo(s.part), limits, merges=s.merged_cells > 0
+                )
     if scan.cells > limits.max_workbook_cells:
         raise _over("too_large_workbook", f"{scan.cells:,} cells in all", f"{limits.max_workbook_cells:,} cells",
                     scan.cells, limits.max_workbook_cells)  # fmt: skip
@@ -339,7 +344,7 @@ def _xml_sheet_extent(
 ) -> SheetExtent:
     """The extent of every cell tag, empty ones (``<c r="Z900" s="3"/>``, a border) included: an upper bound,
     exact enough for a form. Only a sheet over a limit is read again, exactly, before it is refused."""
-    extent = SheetExtent(info.filename, info.filename)
+    extent = SheetExtent(info.filename, info.filename, exact=False)
     for piece in _pieces(_stream(zf, info), info.filename):
         refs = _C_REF.findall(piece)
         if len(refs) != len(_C_TAG.findall(piece)) or _PREFIXED_C.search(piece):

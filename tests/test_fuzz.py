@@ -423,3 +423,21 @@ def test_a_small_legacy_workbook_is_scanned_through_the_mini_stream(tmp_path):
     with pytest.raises(ReadError) as err:
         scan_workbook(path, "ole", Limits(10**8, 20_000))
     assert err.value.rule == "too_large" and "sheet 'S1' has cells down to row 30,000" in err.value.detail
+
+
+def test_formatted_empty_cells_count_exactly_before_a_workbook_is_refused(tmp_path):
+    """The fast scan counts empty formatted cells as an upper bound; before the per-file limit refuses a
+    workbook, its sheets are counted exactly (a bordered but empty area holds nothing)."""
+    from openpyxl.styles import Border, Side
+
+    wb = openpyxl.Workbook()
+    for i in range(3):
+        ws = wb.active if i == 0 else wb.create_sheet(f"S{i}")
+        ws["A1"] = i
+        ws["Z1000"].border = Border(top=Side(style="thin"))
+    wb.save(tmp_path / "vien.xlsx")
+    limits = Limits(10**8, 20_000, max_cells=30_000, max_workbook_cells=50_000)
+    scan = scan_workbook(tmp_path / "vien.xlsx", "zip", limits)  # 3 x 26,000 cells at first sight
+    assert scan.cells <= 50_000 and [s.cells for s in scan.sheets if s.exact] == [1, 1]
+    assert [s.name for s in read_workbook(tmp_path / "vien.xlsx", 10**8, 20_000, max_cells=30_000,
+                                          max_workbook_cells=50_000).sheets] == ["Sheet", "S1", "S2"]  # fmt: skip
