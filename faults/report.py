@@ -98,6 +98,17 @@ def render(
         "kills are SIGKILL to the run's process group; nothing is mocked. A run *passes* when everything the "
         "check demands held; each failure is listed under the table with what was seen.",
         "",
+        "**Budgets.** `make test` (CI) runs the same checks with a small fixed budget in about 80 s: "
+        "`tests/test_faults.py` (one kill inside intake and at each checkpoint, the disk-full, webhook, race and "
+        "archive-rot checks once, runs forked from a process that has imported the flows), `tests/test_fuzz.py` "
+        "(Hypothesis derandomized, 25 generated workbooks of each kind; 3 seeded inputs of each mutation; one "
+        "test per bug found), `tests/test_injection.py`, and the race through the deployments in "
+        "`tests/test_prefect_server.py`. This report is the longer campaign, `make reliability` (5 runs per "
+        "fault, 400 fuzz inputs, each run a fresh interpreter: about 20 minutes on two cores). Longer still: "
+        "`make reliability RELIABILITY_RUNS=20 RELIABILITY_FUZZ=4000`, or `python -m faults.run --runs N "
+        "--fuzz-examples M --seed S --work DIR` (`--work` keeps the folder, with every failing input saved "
+        "for replay; `--only crash fuzz ...` runs some sections; `--fork` starts runs as the tests do).",
+        "",
     ]
     for section in dict.fromkeys(t.section for t in trials):
         out += [
