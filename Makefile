@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint format typecheck run templates serve bench clean
+.PHONY: demo test lint format typecheck run templates serve bench reliability clean
 
 $(UV):
 	python3 -m venv .tools
@@ -42,6 +42,13 @@ templates: .venv/.synced
 bench: .venv/.synced  ## the national-scale benchmark (bench/README.md): raw read, ictstat, naive baseline
 	$(UV) sync --frozen --group bench --python python3
 	.venv/bin/python -m bench.run --workbooks 1000 20000
+
+# The fault and fuzz campaign (docs/reliability.md): real runs killed at every stage, raced, starved of disk,
+# fed rotted archives and hostile workbooks. `make test` runs the same checks with a small fixed budget.
+RELIABILITY_RUNS ?= 5
+RELIABILITY_FUZZ ?= 400
+reliability: .venv/.synced  ## the long fault/fuzz campaign; rewrites docs/reliability.md (~20 min)
+	.venv/bin/python -m faults.run --runs $(RELIABILITY_RUNS) --fuzz-examples $(RELIABILITY_FUZZ)
 
 serve: .venv/.synced  ## local Prefect server + UI on http://127.0.0.1:4200, nightly schedule and backfill form
 	.venv/bin/ictstat serve

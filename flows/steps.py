@@ -47,6 +47,7 @@ POOL_MIN_FILES = (
 def parse_job(settings: Settings) -> submissions.ParseJob:
     limits = (
         ("max_cells", settings.max_cells_per_sheet),
+        ("max_workbook_cells", settings.max_cells_per_workbook),
         ("max_sheets", settings.max_sheets),
         ("max_string_length", settings.max_string_length),
     )

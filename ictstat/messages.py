@@ -152,6 +152,62 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Tệp quá lớn: {value} (giới hạn {expected}).",
         "The file is too large: {value} (limit {expected}).",
     ),
+    # Why a whole file was refused before its cells were read (tasks/read.py): each names the sheet or part,
+    # what was found and the limit, and what the clerk can do about it.
+    "too_large_unpacked": (
+        "Tệp quá lớn: khi giải nén chiếm {found_vi} byte (giới hạn {limit_vi} byte). Biểu mẫu chỉ cần vài trăm "
+        "KB: hãy xóa hình ảnh và các sheet không thuộc biểu mẫu, lưu lại rồi gửi lại.",
+        "The file is too large: {found} bytes unpacked (limit {limit} bytes). A form needs a few hundred KB: "
+        "delete pictures and sheets that are not part of the form, save it and resend it.",
+    ),
+    "too_large_sheets": (
+        "Tệp quá lớn: có {found_vi} sheet (giới hạn {limit_vi} sheet). Hãy xóa các sheet không thuộc biểu mẫu "
+        "rồi gửi lại.",
+        "The file is too large: {found} sheets (limit {limit} sheets). Delete the sheets that are not part of "
+        "the form and resend it.",
+    ),
+    "too_large_rows": (
+        "Tệp quá lớn: sheet '{sheet}' có ô dữ liệu đến dòng {found_vi} (giới hạn {limit_vi} dòng). Hãy xóa các "
+        "dòng thừa bên dưới bảng (kể cả ô nằm rất xa bảng), lưu lại rồi gửi lại.",
+        "The file is too large: sheet '{sheet}' has cells down to row {found} (limit {limit} rows). Delete the "
+        "extra rows below the table (including any cell far below it), save it and resend it.",
+    ),
+    "too_large_cells": (
+        "Tệp quá lớn: sheet '{sheet}' trải từ ô A1 đến ô {corner}, tức {found_vi} ô (giới hạn {limit_vi} ô). "
+        "Hãy xóa các dòng và cột thừa ngoài bảng (kể cả ô nằm rất xa bảng), lưu lại rồi gửi lại.",
+        "The file is too large: sheet '{sheet}' spans A1:{corner}, {found} cells (limit {limit} cells). Delete "
+        "the extra rows and columns outside the table (including any cell far from it), save it and resend it.",
+    ),
+    "too_large_workbook": (
+        "Tệp quá lớn: các sheet có tổng cộng {found_vi} ô (giới hạn {limit_vi} ô cho cả tệp). Hãy xóa các sheet "
+        "không thuộc biểu mẫu rồi gửi lại.",
+        "The file is too large: its sheets hold {found} cells in all (limit {limit} cells per file). Delete the "
+        "sheets that are not part of the form and resend it.",
+    ),
+    "too_large_text": (
+        "Tệp quá lớn: ô {cell} (sheet '{sheet}') chứa {found_vi} ký tự (giới hạn {limit_vi} ký tự). Hãy rút "
+        "gọn nội dung ô rồi gửi lại.",
+        "The file is too large: cell {cell} (sheet '{sheet}') holds {found} characters (limit {limit} "
+        "characters). Shorten it and resend the file.",
+    ),
+    "corrupt_declared_count": (
+        "Không đọc được tệp: phần {part} khai báo {found_vi} mục nhưng chỉ có chỗ cho tối đa {limit_vi} mục; "
+        "tệp bị hỏng hoặc không do Excel tạo ra. Hãy mở bằng Excel, lưu lại (.xlsx) rồi gửi lại.",
+        "The file could not be read: its part {part} declares {found} entries but has room for at most {limit}; "
+        "the file is damaged or was not made by Excel. Open it in Excel, save it again (.xlsx) and resend it.",
+    ),
+    "corrupt_extent": (
+        "Không đọc được tệp: sheet '{sheet}' khai báo vùng dữ liệu {found} vượt quá lưới ô của định dạng "
+        "({limit}); tệp bị hỏng. Hãy mở bằng Excel, lưu lại (.xlsx) rồi gửi lại.",
+        "The file could not be read: sheet '{sheet}' declares a used range {found} beyond the format's grid "
+        "({limit}); the file is damaged. Open it in Excel, save it again (.xlsx) and resend it.",
+    ),
+    "overlapping_merges": (
+        "Không đọc được tệp: các vùng gộp ô của sheet '{sheet}' chồng lên nhau ({found_vi} ô gộp trên một sheet "
+        "chỉ có {limit_vi} ô); tệp bị hỏng. Hãy bỏ gộp ô (Unmerge) ở vùng đó, lưu lại bằng Excel rồi gửi lại.",
+        "The file could not be read: the merged cells of sheet '{sheet}' overlap ({found} merged cells on a "
+        "sheet of {limit} cells); the file is damaged. Unmerge them, save it again in Excel and resend it.",
+    ),
     "duplicate_file": (
         "Tệp giống hệt tệp đã nhận trước đó ({value}); không tính lại.",
         "Byte-identical to a file already received ({value}); not counted again.",

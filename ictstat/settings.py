@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     max_cells_per_sheet: int = Field(
         default=2_000_000, description="Most cells (rows x columns) of one sheet."
     )
+    max_cells_per_workbook: int = Field(
+        default=4_000_000,
+        description="Most cells (rows x columns, counted from A1) of all sheets of one workbook.",
+    )
     max_sheets: int = Field(default=100, description="Most sheets in one workbook.")
     max_string_length: int = Field(
         default=32_767, description="Longest text in one cell (Excel's own limit)."

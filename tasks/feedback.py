@@ -34,7 +34,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
-from tasks.read import ReadError, check_zip_before_reading, sniff_format
+from ictstat.xlsx import needs_escape
+from tasks.read import Limits, ReadError, scan_workbook, sniff_format
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ UNREADABLE_RULES = {"unreadable", "not_a_spreadsheet", "too_large", "password_pr
 # The settings' defaults: openpyxl loads a whole workbook in memory, so a zip bomb must be refused first.
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 20_000
+# openpyxl builds an object for every cell it loads and for every cell of a merged range (<mergeCell
+# ref="A2:XFD2000"/> is 32 million of them): a workbook whose sheets span more than this, counted from A1, plus
+# its merged cells, gets the list of issues without a marked copy.
+MAX_COPY_CELLS = 500_000
 MAX_STEM_BYTES = 100  # the name stays well under the 255-byte file-name limit with id and suffix
-# Excel treats text typed with these first characters as a formula (tab and CR: CSV-injection variants).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _NOT_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*]')
 _NOT_IN_SHEET_TITLES = re.compile(r"[\\*?:/\[\]]")
@@ -164,8 +167,8 @@ def rebuild_with_calamine(source: Path, max_rows: int = MAX_ROWS) -> tuple[Workb
             if name == ISSUES_TITLE:
                 continue  # our list from an earlier round, resent: a fresh one replaces it
             sheet = book.get_sheet_by_name(name)
-            if sheet.height > max_rows:
-                raise ReadError("too_large", f"sheet '{name}' has {sheet.height:,} rows")
+            if sheet.end is not None and sheet.end[0] + 1 > max_rows:  # to_python pads from A1
+                raise ReadError("too_large", f"sheet '{name}' has cells down to row {sheet.end[0] + 1:,}")
             ws = wb.create_sheet(_NOT_IN_SHEET_TITLES.sub("_", name)[:31] or "Sheet")
             for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
                 for c, value in enumerate(row, start=1):
@@ -189,16 +192,23 @@ def _open_copy(
     kind = sniff_format(source)
     if kind is None:
         return None
-    if kind == "zip":
+    try:
+        scan = scan_workbook(source, kind, Limits(max_unpacked, max_rows), merges=True)
+    except ReadError:
+        return None
+    if scan.cells + scan.merged_cells > MAX_COPY_CELLS:
+        log.info(
+            "%s spans %s cells and %s merged cells: no marked copy",
+            source.name,
+            scan.cells,
+            scan.merged_cells,
+        )
+        return None
+    if kind == "zip" and source.suffix.lower() not in (".ods", ".xlsb"):
         try:
-            check_zip_before_reading(source, max_unpacked, max_rows)
-        except ReadError:
-            return None
-        if source.suffix.lower() not in (".ods", ".xlsb"):
-            try:
-                return _load_with_openpyxl(source)
-            except Exception:  # strict OOXML, odd writers: calamine may still read the values
-                log.info("openpyxl cannot open %s; rebuilding it from calamine", source.name)
+            return _load_with_openpyxl(source)
+        except Exception:  # strict OOXML, odd writers: calamine may still read the values
+            log.info("openpyxl cannot open %s; rebuilding it from calamine", source.name)
     try:
         return rebuild_with_calamine(source, max_rows)
     except Exception:  # calamine raises several error types for damaged files
@@ -320,7 +330,7 @@ def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     if isinstance(value, str):
         text = ILLEGAL_CHARACTERS_RE.sub("", value)[:32_767]  # characters XML cannot hold; Excel's cell limit
         cell.value = text or None
-        if text.startswith(_FORMULA_START):
+        if needs_escape(text):  # leading spaces too: some importers trim them
             # openpyxl makes a formula of any text starting with "="; keep it text, and set Excel's own quote
             # prefix (what typing ' before it does) so that editing the cell in Excel keeps it text too.
             cell.data_type = "s"

@@ -297,7 +297,7 @@ def parse_file(
     try:
         wb = read_workbook(path, max_unpacked, max_rows, **(limits or {}))
     except ReadError as err:
-        return {"failure": [err.rule, *render(err.rule, value=err.detail, expected=err.expected)]}
+        return {"failure": [err.rule, *err.messages()]}
     parsed = parse_workbook(wb, province_code, today=None)
     t = parsed.template
     return {

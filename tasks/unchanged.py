@@ -46,7 +46,8 @@ def inputs_key(settings: Settings, sightings: Sequence[Sighting], run_date: date
         h.update(Path(settings.reporting_calendar).read_bytes())
     settings_part = (
         settings.province_code, settings.storage_version, settings.max_unpacked_bytes, settings.max_rows_per_sheet,
-        settings.max_cells_per_sheet, settings.max_sheets, settings.max_string_length, settings.max_file_bytes,
+        settings.max_cells_per_sheet, settings.max_cells_per_workbook, settings.max_sheets, settings.max_string_length,
+        settings.max_file_bytes,
     )  # fmt: skip
     h.update(repr(settings_part).encode())
     h.update(repr(date_state(run_date, deadline_days(settings))).encode())

@@ -30,7 +30,7 @@ def _workbook(tmp_path, fill):
             {"max_string_length": 1_000},
             "holds 5,000 characters",
         ),
-        (lambda wb: wb.active.__setitem__("Z2000", 1), {"max_cells": 10_000}, "declares 52,000 cells"),
+        (lambda wb: wb.active.__setitem__("Z2000", 1), {"max_cells": 10_000}, "spans A1:Z2000, 52,000 cells"),
         (lambda wb: [wb.create_sheet(f"s{i}") for i in range(5)], {"max_sheets": 3}, "6 sheets"),
     ],
 )

@@ -222,4 +222,6 @@ def test_declared_row_count_is_checked_before_reading(tmp_path):
     wb.save(tmp_path / "tall.xlsx")
     with pytest.raises(ReadError) as err:
         read_workbook(tmp_path / "tall.xlsx", 10**8, max_rows=20_000)
-    assert err.value.rule == "too_large" and "900,000 rows" in err.value.detail
+    assert err.value.rule == "too_large" and "down to row 900,000" in err.value.detail
+    vi, en = err.value.messages()
+    assert "dòng 900.000 (giới hạn 20.000 dòng)" in vi and "row 900,000 (limit 20,000 rows)" in en

@@ -31,7 +31,15 @@ from uuid import UUID
 import duckdb
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -334,6 +342,61 @@ def read_artifacts(flow_run_id: UUID, key: str) -> list[Any]:
                 key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
             )
         )
+
+
+def test_a_nightly_and_a_backfill_started_together_through_the_api_run_one_after_the_other(
+    backfilled: FlowRun, ictstat_home: Path, api: Path, tmp_path: Path
+) -> None:
+    """Both deployments run at the same moment (a concurrency limit is per deployment, so both start): the
+    writer lock orders them, a file that arrived meanwhile is taken in once, and the figures are unchanged.
+    The same race from the command line, with analysts reading throughout, is in tests/test_faults.py."""
+    from faults import home as state
+    from faults.campaign import FIGURE_MARTS
+
+    before = tmp_path / "before.duckdb"
+    shutil.copyfile(ictstat_home / "warehouse.duckdb", before)
+    inbox = ictstat_home / "inbox"
+    late = inbox / "gui_lai" / "vnpt_12_2020 (ban sao).xlsx"
+    late.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(next(inbox.rglob("vnpt_bc_vien_thong_thang_12_2020.xlsx")), late)
+    created = [
+        run_deployment(name="nightly/nightly", timeout=0, as_subflow=False),
+        run_deployment(name="backfill/backfill", timeout=0, as_subflow=False,
+                       parameters={**FORM_DEFAULTS, "period_from": "2020-12", "period_to": "2020-12"}),
+    ]  # fmt: skip
+    deadline = time.monotonic() + RUN_TIMEOUT
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = [client.read_flow_run(r.id) for r in created]  # type: ignore[union-attr]
+            if all(r.state is not None and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        held = {}
+        for r in runs:
+            assert r.state is not None and r.state.is_completed(), f"{r.name}: {r.state}\n{tail(api)}"
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[r.id])))
+            took = min(lg.timestamp for lg in logs if lg.message.startswith("inbox: "))  # the lock is taken
+            tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id])))
+            # the lock is let go after the publication (the swap), before the exports
+            published = min(t.end_time for t in tasks if t.name.startswith("publish-") and t.end_time)
+            assert r.start_time is not None
+            held[str(r.id)] = (r.start_time, took, published)
+    (start_a, _, done_a), (start_b, took_b, _) = sorted(held.values(), key=lambda h: h[1])
+    assert max(start_a, start_b) < done_a  # both had started before the first published: a real race
+    assert done_a <= took_b  # the second took in the inbox only after the first had published
+    ledger_runs = [
+        json.loads(x) for x in (ictstat_home / "archive/ledger/runs.jsonl").read_text().splitlines()
+    ]
+    assert sorted((r["kind"], r["files_new"]) for r in ledger_runs[-2:]) in (
+        [("backfill", 0), ("nightly", 1)],
+        [("backfill", 1), ("nightly", 0)],
+    )
+    acc = state.accounting(ictstat_home)
+    assert acc.problems() == [] and acc.inbox_files == DEMO_FILES + 1 == acc.audit_rows
+    assert state.leftovers(ictstat_home).problems() == []
+    # a copy changes no figure: the same marts as before, as a nightly then a backfill one after the other
+    differing = state.differing_marts(before, ictstat_home / "warehouse.duckdb")
+    assert [m for m in differing if m in FIGURE_MARTS] == []
 
 
 def test_ictstat_serve_starts_its_own_server_and_stops_it_on_sigterm(serve_alone: LoneServe) -> None:
