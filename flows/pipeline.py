@@ -74,7 +74,9 @@ def run_pipeline(
         status = batch.submissions["intake_status"].value_counts()
         run.update(
             status="published",
-            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            # the publication's time, to the microsecond: files are received with microseconds, and a file
+            # taken in the same second must count as arriving before the publication it is in (restatements)
+            finished_at=datetime.now(UTC).isoformat(timespec="microseconds"),
             files_new=len(new),
             files_total=len(sightings),
             accepted=int(status.get("accepted", 0) + status.get("accepted_with_warnings", 0)),
