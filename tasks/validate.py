@@ -5,6 +5,7 @@ Failures are mapped back to the submission, sheet and cell they came from and re
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -173,6 +174,7 @@ def group_by_submission(issues: list[dict[str, Any]]) -> dict[str, list[dict[str
     return grouped
 
 
+JUMP_MEMORY_MB = 1024  # DuckDB's buffer for the check over a run's values file (60,000 workbooks: 1.4 GB)
 JUMP_RATIO = 0.5  # a stock moving by more than half in a month is worth a second look
 JUMP_MIN_ABS = 10  # ... unless it is a handful of units
 
@@ -188,6 +190,12 @@ def plausibility_warnings(
     stocks = sorted(code for code, row in reference.indicators().items() if row["aggregation"] == "stock")
     con = duckdb.connect()
     try:
+        if values_path is not None:  # the whole history: a bounded buffer, spilling beside the values file
+            con.execute(f"SET memory_limit = '{JUMP_MEMORY_MB}MB'")
+            spill = str(values_path.with_suffix(".tmp"))
+            if "'" in spill:
+                raise ValueError(f"the build folder may not contain a quote: {spill}")
+            con.execute(f"SET temp_directory = '{spill}'")
         subs = submissions[["submission_id", "province_code", "reporter_code", "period", "seq"]]
         con.register("pv_subs", subs)
         if values_path is not None:
@@ -203,6 +211,8 @@ def plausibility_warnings(
         rows = con.execute(PLAUSIBILITY_SQL, [stocks, JUMP_MIN_ABS, JUMP_RATIO]).fetchall()
     finally:
         con.close()
+        if values_path is not None:
+            shutil.rmtree(values_path.with_suffix(".tmp"), ignore_errors=True)
     labels = {(t.template_id, m.key): m.label for t in all_templates() for _, m in t.all_measures()}
     out = []
     for submission_id, template_id, sheet, cell, measure, value, prev_value in rows:
