@@ -135,21 +135,7 @@ def kill_at(
     """New files into the inbox, a run killed at ``stage``, then a normal run (under ``recovery_umask`` if
     given); everything observed on the way."""
     k = kill(stage, home, prefect, pool, log, files=files, duplicate=duplicate, junk=junk)
-    recovery = run_to_end(nightly_args(umask=recovery_umask), prefect.env(home), log)
-    return CrashResult(
-        stage,
-        k.reached,
-        k.group_gone,
-        k.before,
-        k.after,
-        k.left,
-        recovery.returncode,
-        recovery.output,
-        state.publication(home),
-        state.accounting(home),
-        state.leftovers(home),
-        k.added,
-    )
+    return _recover(k, stage, home, prefect, log, recovery_umask)
 
 
 def kill_inside_intake(
@@ -186,21 +172,7 @@ def kill_in_intake(
 ) -> CrashResult:
     """``kill_inside_intake``, then a normal run."""
     k = kill_inside_intake(home, prefect, pool, log, rng, big_mib)
-    recovery = run_to_end(nightly_args(), prefect.env(home), log)
-    return CrashResult(
-        k.stage,
-        k.reached,
-        k.group_gone,
-        k.before,
-        k.after,
-        k.left,
-        recovery.returncode,
-        recovery.output,
-        state.publication(home),
-        state.accounting(home),
-        state.leftovers(home),
-        k.added,
-    )
+    return _recover(k, k.stage, home, prefect, log)
 
 
 @dataclass
@@ -254,3 +226,24 @@ def torn_ledger(home: Path, prefect: Prefect, pool: state.DemoPool, log: Path) -
     second = state.accounting(home).problems()
     ids = {s.relative_path: s.submission_id for s in read_ledger(ledger.parent)}
     return TornLedger(last["relative_path"], f"S{last['seq']:07d}", first, second, ids, newer)
+
+
+def _recover(
+    k: Kill, stage: str, home: Path, prefect: Prefect, log: Path, umask: int | None = None
+) -> CrashResult:
+    """A normal run after the kill ``k``, and what both left behind."""
+    recovery = run_to_end(nightly_args(umask=umask), prefect.env(home), log)
+    return CrashResult(
+        stage,
+        k.reached,
+        k.group_gone,
+        k.before,
+        k.after,
+        k.left,
+        recovery.returncode,
+        recovery.output,
+        state.publication(home),
+        state.accounting(home),
+        state.leftovers(home),
+        k.added,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from ictstat.settings import Settings
 from tasks import intake, unchanged
 from tests.conftest import make_home
 
@@ -19,13 +20,18 @@ def test_the_date_matters_only_through_month_ends_and_deadline_days():
     assert unchanged.date_state(date(2027, 3, 1), days) != unchanged.date_state(date(2026, 3, 1), days)
 
 
-def test_the_key_changes_with_a_new_file_a_setting_or_the_reference_overlay(tmp_path, monkeypatch):
-    monkeypatch.delenv("ICTSTAT_REFERENCE_DIR", raising=False)
-    settings = make_home(tmp_path / "home")
+def one_file_home(root: Path) -> tuple[Settings, list[intake.Sighting]]:
+    settings = make_home(root)
     (settings.inbox / "a.xlsx").write_bytes(b"first")
     sightings, _ = intake.intake(
         settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
     )
+    return settings, sightings
+
+
+def test_the_key_changes_with_a_new_file_a_setting_or_the_reference_overlay(tmp_path, monkeypatch):
+    monkeypatch.delenv("ICTSTAT_REFERENCE_DIR", raising=False)
+    settings, sightings = one_file_home(tmp_path / "home")
     day = date(2026, 1, 2)
     key = unchanged.inputs_key(settings, sightings, day)
     assert unchanged.inputs_key(settings, sightings, date(2026, 1, 9)) == key
@@ -62,11 +68,7 @@ def test_no_publication_or_another_file_means_a_rebuild(tmp_path):
 def test_a_corrupt_copy_found_by_verify_archive_changes_the_key(tmp_path):
     from tasks import ledger
 
-    settings = make_home(tmp_path / "home")
-    (settings.inbox / "a.xlsx").write_bytes(b"first")
-    sightings, _ = intake.intake(
-        settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
-    )
+    settings, sightings = one_file_home(tmp_path / "home")
     day = date(2026, 1, 2)
     key = unchanged.inputs_key(settings, sightings, day)
     ledger.record_archive_check(settings.ledger_dir, "2026-01-02T00:00:00+00:00", [])  # a clean check
