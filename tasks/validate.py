@@ -20,7 +20,7 @@ from ictstat.messages import render
 from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
-from tasks.submissions import VALUE_COLUMNS, cell_fields
+from tasks.submissions import VALUE_COLUMNS, cell_columns
 
 UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
 
@@ -81,13 +81,16 @@ def validate_parses(
     """The schema issues of freshly parsed files, by sha256, without submission ids: a file's validation depends
     only on its bytes and the code and reference data the parse cache's fingerprint covers, so it is kept in the
     cache with the parse and files already validated are not validated again."""
-    rows: list[tuple[Any, ...]] = []
+    columns: list[list[Any]] = [[] for _ in VALUE_COLUMNS]
     for sha, parsed in parsed_by_sha.items():
-        if "failure" not in parsed:
-            head = (sha, parsed["template_id"])
-            rows.extend(head + cell_fields(v) for v in parsed["values"])
+        if "failure" not in parsed and parsed["values"]:
+            n = len(parsed["values"])
+            columns[0].extend([sha] * n)
+            columns[1].extend([parsed["template_id"]] * n)
+            for column, values in zip(columns[2:], cell_columns(parsed["values"]), strict=True):
+                column.extend(values)
     out: dict[str, list[dict[str, Any]]] = {sha: [] for sha in parsed_by_sha}
-    frame = pd.DataFrame.from_records(rows, columns=VALUE_COLUMNS, nrows=len(rows))
+    frame = pd.DataFrame(dict(zip(VALUE_COLUMNS, columns, strict=True)), columns=VALUE_COLUMNS)
     for issue in validate(frame, district_codes):
         sha = issue.pop("submission_id")
         out[sha].append(issue)

@@ -109,3 +109,35 @@ def test_parses_of_older_parser_code_are_removed_once(tmp_path):
     assert cache.get("ab" * 32) == {"failure": ["x", "vi", "en"]}
     stale.write_text("{}", encoding="utf-8")
     assert cache.prune_if_code_changed() == 0  # the same code: no scan until the fingerprint changes
+
+
+def test_a_cached_parse_assembles_to_the_same_cells_as_a_fresh_one(home, tmp_path):
+    """The cache keeps a file's cells as a list per field; a run assembled from it (streamed to Parquet, as the
+    flow does) holds every cell exactly as a run assembled from the parse itself."""
+    sightings, _ = intake.intake(home.inbox, home.archive, home.ledger_dir, home.max_file_bytes)
+    job = steps.parse_job(home)
+    fresh = {s.sha256: p for s, p in zip(sightings, job(sightings), strict=True)}
+    cache = submissions.ParseCache(home.cache_dir, home.province_code)
+    for sha, parsed in fresh.items():
+        cache.put(sha, parsed)
+    stored = cache.get(sightings[0].sha256)
+    assert stored is not None and "values" not in stored
+    assert stored["value_columns"] == list(submissions.CELL_COLUMNS)
+    assert len(stored["cells"]) == len(submissions.CELL_COLUMNS)
+    assert all(len(column) == len(fresh[sightings[0].sha256]["values"]) for column in stored["cells"])
+
+    expected = submissions.assemble(sightings, fresh, date(2026, 1, 1)).values
+    from_cache = submissions.assemble(
+        sightings,
+        {s.sha256: cache.get(s.sha256) for s in sightings},
+        date(2026, 1, 1),
+        tmp_path / "v.parquet",
+    ).values
+    assert len(expected) == 3 * len(fresh[sightings[0].sha256]["values"]) > 0
+    assert from_cache.astype(object).equals(expected.astype(object))
+    vnpt = from_cache[
+        (from_cache["measure"] == "subs_mobile") & (from_cache["district_code"] == DISTRICTS[0].code)
+    ]
+    names = {s.submission_id: s.original_name for s in sightings}
+    by_file = {names[sid]: value for sid, value in zip(vnpt["submission_id"], vnpt["value"], strict=True)}
+    assert by_file == {"vnpt.xlsx": 1000.0, "viettel.xlsx": -5.0, "mobifone.xlsx": 2000.0}
