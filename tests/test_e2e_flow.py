@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import duckdb
+import openpyxl
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.nightly import nightly
 from tests.conftest import DEMO_FILES, report_figures
+
+SUBS = "Thuê bao - BTS"
+VNPT_DEC = "vien_thong/2020/12/vnpt_bc_vien_thong_thang_12_2020.xlsx"
 
 pytestmark = pytest.mark.e2e
 
@@ -181,3 +185,56 @@ def test_parsing_on_a_dask_cluster_publishes_the_same_warehouse(
         summary = nightly(as_of=date(2026, 1, 1))
     assert summary.accepted == DEMO_FILES
     assert _marts(distributed_home / "warehouse.duckdb") == _marts(local / "warehouse.duckdb")
+
+
+class _Clock:
+    """``datetime`` for the flow's intake and publication: one instant in the middle of a second, ticking a
+    microsecond per call, so that a file is received and published within the same second."""
+
+    base = datetime.now(UTC).replace(microsecond=500_000) + timedelta(days=1)
+    calls = 0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:
+        cls.calls += 1
+        return (cls.base + timedelta(microseconds=cls.calls)).astimezone(tz)
+
+
+def test_a_correction_published_in_the_second_it_arrived_is_in_its_restatement(
+    prefect_harness, tmp_path, demo_inbox, monkeypatch
+):
+    """A publication's time keeps its microseconds: a correction received at 12:00:05.5 and published at
+    12:00:05.6 arrived before the publication it caused (cut to 12:00:05 it would seem to arrive after)."""
+    import flows.pipeline
+    import tasks.intake
+
+    monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
+    (tmp_path / "inbox").mkdir()
+    original = demo_inbox / VNPT_DEC
+    shutil.copy2(original, tmp_path / "inbox" / original.name)
+    monkeypatch.setattr(tasks.intake, "datetime", _Clock)
+    monkeypatch.setattr(flows.pipeline, "datetime", _Clock)
+    nightly(as_of=date(2026, 1, 1))
+    wb = openpyxl.load_workbook(original)
+    wb[SUBS]["E7"] = wb[SUBS]["E7"].value + 500  # a district's mobile subscribers, and the total row
+    wb[SUBS]["E18"] = wb[SUBS]["E18"].value + 500
+    wb.save(tmp_path / "inbox" / "vnpt_12_2020_dinh_chinh.xlsx")
+    _Clock.base += timedelta(seconds=10)
+    nightly(as_of=date(2026, 1, 1))
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        received, published = con.execute(
+            "SELECT s.received_at, r.finished_at FROM audit.submissions s, audit.runs r "
+            "WHERE s.original_name = 'vnpt_12_2020_dinh_chinh.xlsx' AND r.finished_at = "
+            "(SELECT max(finished_at) FROM audit.runs)"
+        ).fetchone()
+        assert received < published and received.second == published.second
+        rows = con.execute(
+            "SELECT period, change, submissions FROM mart.restatements WHERE indicator_code = 'TEL_SUBS_MOBILE' "
+            "AND period = '2020-12'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(rows) == 1 and rows[0][1] == 500
+    assert rows[0][2].endswith(" vnpt_12_2020_dinh_chinh.xlsx")
