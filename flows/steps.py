@@ -66,6 +66,8 @@ def plan_parsing(
 ) -> tuple[list[Sighting], list[str]]:
     """Which files must be read and parsed now; the others' parses are in the cache (by sha256)."""
     cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
+    cache.prune_if_code_changed()  # parses of earlier parser code are never read again
+    cache.compact()  # once a backfill's reparse has replaced most of the log
     return submissions.split_cached(sightings, cache, reparse, settings.archive)
 
 
@@ -100,7 +102,7 @@ class ParseSink:
             return
         for sha, issues in validate.validate_parses(self.pending, self.codes).items():
             self.pending[sha]["validation_issues"] = issues
-            self.cache.put(sha, self.pending[sha])
+        self.cache.put_many(self.pending)
         self.written += len(self.pending)
         self.pending.clear()
 
@@ -176,7 +178,11 @@ def assemble(
 ) -> submissions.ParsedBatch:
     """Every file's parse (and schema issues, found when it was new) from the cache into the run's frames; with
     ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory."""
-    return submissions.assemble(sightings, CachedParses(sightings, settings), run_date, values_path)
+    parses = CachedParses(sightings, settings)
+    try:
+        return submissions.assemble(sightings, parses, run_date, values_path)
+    finally:
+        parses.cache.close()
 
 
 @task(name="validate", cache_policy=NONE)

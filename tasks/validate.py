@@ -20,7 +20,7 @@ from ictstat.messages import render
 from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
-from tasks.submissions import VALUE_COLUMNS, cell_columns
+from tasks.submissions import VALUE_COLUMNS, file_cells
 
 UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
 
@@ -83,11 +83,13 @@ def validate_parses(
     cache with the parse and files already validated are not validated again."""
     columns: list[list[Any]] = [[] for _ in VALUE_COLUMNS]
     for sha, parsed in parsed_by_sha.items():
-        if "failure" not in parsed and parsed["values"]:
-            n = len(parsed["values"])
+        if "failure" in parsed:
+            continue
+        cells = file_cells(parsed)
+        if n := len(cells[0]):
             columns[0].extend([sha] * n)
             columns[1].extend([parsed["template_id"]] * n)
-            for column, values in zip(columns[2:], cell_columns(parsed["values"]), strict=True):
+            for column, values in zip(columns[2:], cells, strict=True):
                 column.extend(values)
     out: dict[str, list[dict[str, Any]]] = {sha: [] for sha in parsed_by_sha}
     frame = pd.DataFrame(dict(zip(VALUE_COLUMNS, columns, strict=True)), columns=VALUE_COLUMNS)

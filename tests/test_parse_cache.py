@@ -14,6 +14,8 @@ from ictstat import reference
 from ictstat.templates import get_template
 from ictstat.templates.writer import FormData, write_form
 from tasks import intake, submissions, validate
+from tasks.parse import parse_workbook
+from tasks.read import read_workbook
 from tests.conftest import build_home, make_home
 
 SUBS, REV = "Thuê bao - BTS", "Doanh thu - Nộp NS"
@@ -83,10 +85,45 @@ def test_a_damaged_cache_file_is_parsed_and_validated_again(home):
     cache = submissions.ParseCache(home.cache_dir, home.province_code)
     sightings = intake.read_ledger(home.ledger_dir)
     damaged = next(s for s in sightings if s.original_name == "viettel.xlsx")
-    cache._path(damaged.sha256).write_bytes(b'{"values": [')  # torn, as by a disk fault
+    offset, length = cache.index[damaged.sha256]
+    with cache.path.open("r+b") as log:  # a sector of the line zeroed, as by a disk fault
+        log.seek(offset + length // 2)
+        log.write(bytes(64))
+    assert cache.get(damaged.sha256) is None
     path = build_home(home)
     assert statuses(path)["viettel.xlsx"] == "rejected" and negative_issues(path) == before
-    assert cache.get(damaged.sha256) is not None  # written again
+    again = submissions.ParseCache(home.cache_dir, home.province_code)
+    assert again.get(damaged.sha256) is not None and again.index[damaged.sha256][0] > offset  # appended anew
+    assert len(again.index) == 3
+
+
+def test_a_line_torn_by_a_crash_is_closed_and_its_file_parsed_again(tmp_path):
+    cache = submissions.ParseCache(tmp_path / "cache", "70")
+    cache.put("ab" * 32, {"failure": ["x", "vi", "en"]})
+    with cache.path.open("ab") as log:
+        log.write(("cd" * 32 + ' {"failure": ["y", ').encode())  # the crash: no end, no newline
+    reread = submissions.ParseCache(tmp_path / "cache", "70")
+    assert reread.has("ab" * 32) and not reread.has("cd" * 32)
+    reread.put("cd" * 32, {"failure": ["y", "vi", "en"]})
+    reread.drop("ab" * 32)  # verify-archive found its copy corrupt
+    last = submissions.ParseCache(tmp_path / "cache", "70")
+    assert last.get("cd" * 32) == {"failure": ["y", "vi", "en"]} and not last.has("ab" * 32)
+    lines = last.path.read_bytes().split(b"\n")
+    assert [line[:4] for line in lines] == [b"abab", b"cdcd", b"cdcd", b"abab", b""]  # the torn line closed
+
+
+def test_the_log_is_compacted_once_reparses_outweigh_the_live_parses(tmp_path):
+    cache = submissions.ParseCache(tmp_path / "cache", "70")
+    big = {"failure": ["x", "vi", "é" * 5_000_000]}  # 10 MB a line
+    for _ in range(3):
+        cache.put("ab" * 32, big)  # the first two are replaced: 20 MB dead, 10 MB live
+    cache.put("cd" * 32, {"failure": ["y", "vi", "en"]})
+    size = cache.path.stat().st_size
+    assert submissions.ParseCache(tmp_path / "cache", "70").compact()
+    after = submissions.ParseCache(tmp_path / "cache", "70")
+    assert after.path.stat().st_size < size / 2
+    assert after.get("ab" * 32) == big and after.get("cd" * 32) == {"failure": ["y", "vi", "en"]}
+    assert not after.compact()
 
 
 def test_the_cache_fingerprint_covers_the_reference_overlay(tmp_path, monkeypatch):
@@ -102,29 +139,31 @@ def test_the_cache_fingerprint_covers_the_reference_overlay(tmp_path, monkeypatc
 def test_parses_of_older_parser_code_are_removed_once(tmp_path):
     cache = submissions.ParseCache(tmp_path / "cache", "70")
     cache.put("ab" * 32, {"failure": ["x", "vi", "en"]})
-    stale = tmp_path / "cache" / "cd" / f"{'cd' * 32}-0123456789abcdef.json"
-    stale.parent.mkdir(parents=True)
+    stale = tmp_path / "cache" / "parses-0123456789abcdef.log"
     stale.write_text("{}", encoding="utf-8")
-    assert cache.prune_if_code_changed() == 1 and not stale.exists()
+    earlier_layout = tmp_path / "cache" / "cd" / f"{'cd' * 32}-0123456789abcdef.json"
+    earlier_layout.parent.mkdir(parents=True)
+    earlier_layout.write_text("{}", encoding="utf-8")
+    assert cache.prune_if_code_changed() == 2 and not stale.exists() and not earlier_layout.exists()
     assert cache.get("ab" * 32) == {"failure": ["x", "vi", "en"]}
     stale.write_text("{}", encoding="utf-8")
     assert cache.prune_if_code_changed() == 0  # the same code: no scan until the fingerprint changes
 
 
 def test_a_cached_parse_assembles_to_the_same_cells_as_a_fresh_one(home, tmp_path):
-    """The cache keeps a file's cells as a list per field; a run assembled from it (streamed to Parquet, as the
-    flow does) holds every cell exactly as a run assembled from the parse itself."""
+    """A file's cells are a list per field, in the parse and in the cache; a run assembled from the cache
+    (streamed to Parquet, as the flow does) holds every cell exactly as one assembled from the parses, and as one
+    assembled from the parser's own dict per cell."""
     sightings, _ = intake.intake(home.inbox, home.archive, home.ledger_dir, home.max_file_bytes)
     job = steps.parse_job(home)
     fresh = {s.sha256: p for s, p in zip(sightings, job(sightings), strict=True)}
     cache = submissions.ParseCache(home.cache_dir, home.province_code)
-    for sha, parsed in fresh.items():
-        cache.put(sha, parsed)
+    cache.put_many(fresh)
     stored = cache.get(sightings[0].sha256)
     assert stored is not None and "values" not in stored
     assert stored["value_columns"] == list(submissions.CELL_COLUMNS)
     assert len(stored["cells"]) == len(submissions.CELL_COLUMNS)
-    assert all(len(column) == len(fresh[sightings[0].sha256]["values"]) for column in stored["cells"])
+    assert stored["cells"] == fresh[sightings[0].sha256]["cells"]
 
     expected = submissions.assemble(sightings, fresh, date(2026, 1, 1)).values
     from_cache = submissions.assemble(
@@ -133,8 +172,15 @@ def test_a_cached_parse_assembles_to_the_same_cells_as_a_fresh_one(home, tmp_pat
         date(2026, 1, 1),
         tmp_path / "v.parquet",
     ).values
-    assert len(expected) == 3 * len(fresh[sightings[0].sha256]["values"]) > 0
+    assert len(expected) == 3 * len(stored["cells"][0]) > 0
     assert from_cache.astype(object).equals(expected.astype(object))
+    workbook = read_workbook(home.archive / sightings[0].archive_path, home.max_unpacked_bytes, 1000)
+    as_parsed = {**fresh[sightings[0].sha256], "values": parse_workbook(workbook, "70", None).values}
+    del as_parsed["cells"]
+    one = submissions.assemble(sightings[:1], {sightings[0].sha256: as_parsed}, date(2026, 1, 1)).values
+    assert one.astype(object).equals(
+        expected[expected["submission_id"] == sightings[0].submission_id].astype(object)
+    )
     vnpt = from_cache[
         (from_cache["measure"] == "subs_mobile") & (from_cache["district_code"] == DISTRICTS[0].code)
     ]
