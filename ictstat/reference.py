@@ -267,10 +267,18 @@ def resolve_reporter(text: object, province_code: str) -> Reporter | None:
     key = fold(text)
     if not key:
         return None
-    for (province, _), r in reporters().items():
-        if province == province_code and key in (fold(r.code), fold(r.name_vi), fold(r.name_en)):
-            return r
-    return None
+    path = source("reporters.csv")
+    return _reporters_by_name(path, path.stat().st_mtime_ns).get((province_code, key))
+
+
+@lru_cache(maxsize=1)
+def _reporters_by_name(path: Path, mtime_ns: int) -> dict[tuple[str, str], Reporter]:
+    """(province, folded code or name) -> reporter; the first in the file wins, as a scan of the file would."""
+    by_name: dict[tuple[str, str], Reporter] = {}
+    for (province, _), r in _reporters_cached(path, mtime_ns).items():
+        for name in (r.code, r.name_vi, r.name_en):
+            by_name.setdefault((province, fold(name)), r)
+    return by_name
 
 
 @lru_cache(maxsize=1)
