@@ -29,7 +29,7 @@ LEAK_MARKERS = ("root:x:0:0", "/bin/bash", "/usr/sbin/nologin")  # /etc/passwd l
 def parse_job(settings: Any) -> Any:
     """The same ParseJob as ``flows.steps.parse_job`` (a test asserts they are equal) without importing Prefect,
     so that a restarted worker is ready in 2 s rather than 4."""
-    from tasks.submissions import ParseJob
+    from tasks.parsefile import ParseJob
 
     limits = (
         ("max_cells", settings.max_cells_per_sheet),

@@ -130,7 +130,7 @@ def render(
         out += [
             "## Hostile workbooks (fuzz)",
             "",
-            "Each input went through `tasks.submissions.parse_file` with the production limits, then validation "
+            "Each input went through `tasks.parsefile.parse_file` with the production limits, then validation "
             "and `decide_status`, then the feedback workbook writer, in a worker process with a per-input "
             "timeout and an address-space limit. It must end as *rows* (accepted) or *issues* (rejected with a "
             "reason); *exception* (one escaped), *memory* (MemoryError), *hang* (timeout) and *crash* (the worker "

@@ -7,8 +7,11 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import types
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from flows.reports import (
 )
 from ictstat import __version__, export, reference
 from ictstat.settings import Settings
-from tasks import build, feedback, intake, ledger, publish, submissions, validate
+from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, validate
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 
@@ -39,19 +42,19 @@ def intake_inbox(settings: Settings) -> tuple[list[Sighting], list[Sighting]]:
 
 
 CHUNK = 100  # files per parse task: few tasks (a task run costs 5-20 ms), each worth a process's start
-POOL_MIN_FILES = (
-    1500  # fewer files are parsed faster in the run's own process than by starting a pool (bench/)
-)
+# fewer files are parsed faster in the run's own process than by starting a pool (workers start in about
+# 0.3 s, reference data included; measured in bench/README.md)
+POOL_MIN_FILES = 500
 
 
-def parse_job(settings: Settings) -> submissions.ParseJob:
+def parse_job(settings: Settings) -> parsefile.ParseJob:
     limits = (
         ("max_cells", settings.max_cells_per_sheet),
         ("max_workbook_cells", settings.max_cells_per_workbook),
         ("max_sheets", settings.max_sheets),
         ("max_string_length", settings.max_string_length),
     )
-    return submissions.ParseJob(
+    return parsefile.ParseJob(
         settings.archive,
         settings.province_code,
         settings.max_unpacked_bytes,
@@ -72,7 +75,7 @@ def plan_parsing(
 
 
 @task(name="read and parse", cache_policy=NONE)
-def read_and_parse(chunk: list[Sighting], job: submissions.ParseJob) -> list[dict[str, Any]]:
+def read_and_parse(chunk: list[Sighting], job: parsefile.ParseJob) -> list[dict[str, Any]]:
     """Read and parse a chunk of files (in this process, a process pool's or a Dask worker's)."""
     return job(chunk)
 
@@ -123,11 +126,30 @@ def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_ke
         # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
-            for n, (chunk, parsed) in enumerate(zip(chunks, pool.map(job, chunks), strict=True), start=1):
+            with workers_without_main():  # the workers start while the chunks are submitted
+                results = pool.map(job, chunks)
+            for n, (chunk, parsed) in enumerate(zip(chunks, results, strict=True), start=1):
                 sink.add(chunk, parsed)
                 progress(n, settings)
     sink.flush()
     return sink.written
+
+
+@contextmanager
+def workers_without_main() -> Iterator[None]:
+    """Start spawned workers without the run's ``__main__``.
+
+    A spawned process imports its parent's main module before it runs anything (``multiprocessing.spawn``):
+    under a Prefect worker that is ``prefect.engine``, under the command line the ``ictstat`` script, two seconds
+    or more of imports in every worker. A parse worker needs none of it (the job is :class:`ParseJob`, imported
+    from :mod:`tasks.parsefile`), so while the workers are started ``__main__`` is an empty module: a worker then
+    starts in about 0.1 s instead of 3 s."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _progress(key: str | None, total: int) -> Callable[[int, Settings], None]:

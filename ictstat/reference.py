@@ -19,10 +19,12 @@ from datetime import date
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ictstat.text import fold
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REFDATA = Path(str(files("ictstat") / "refdata"))
 # Tables that cover the whole country: the shipped file, plus vietnamadminunits for every other province.
@@ -60,6 +62,8 @@ def rows(name: str) -> list[dict[str, str]]:
 
 def frame(name: str) -> pd.DataFrame:
     """A reference table as a frame of strings (empty cells as None), for loading into the warehouse."""
+    import pandas as pd  # here: a parse worker reads reference data but needs no pandas (a second of its start)
+
     data = _read(f"{name}.csv")
     columns = list(_read_path(source(f"{name}.csv"), source(f"{name}.csv").stat().st_mtime_ns)[0].keys())
     df = pd.DataFrame(data, columns=columns).fillna("")

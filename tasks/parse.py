@@ -13,8 +13,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Literal
 
-from openpyxl.utils import get_column_letter
-
 from ictstat import reference
 from ictstat.messages import render
 from ictstat.periods import Period, parse_reporting_period
@@ -22,7 +20,7 @@ from ictstat.templates import Template, all_templates, get_template
 from ictstat.templates.spec import Measure, SheetSpec
 from ictstat.text import clean, fold
 from tasks.numbers import ParsedNumber, parse_number
-from tasks.read import RawSheet, RawWorkbook
+from tasks.read import RawSheet, RawWorkbook, column_letters
 
 Severity = Literal["error", "warning"]
 HEADER_SEARCH_ROWS = 40
@@ -79,7 +77,12 @@ STOP_WORDS = (
 
 def a1(r: int, c: int) -> str:
     """Zero-based row/column to an A1 address."""
-    return f"{get_column_letter(c + 1)}{r + 1}"
+    return f"{_letters(c)}{r + 1}"
+
+
+@lru_cache(maxsize=1024)
+def _letters(c: int) -> str:
+    return column_letters(c + 1)
 
 
 @dataclass

@@ -20,7 +20,8 @@ from ictstat.messages import render
 from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
-from tasks.submissions import VALUE_COLUMNS, file_cells
+from tasks.parsefile import file_cells
+from tasks.submissions import VALUE_COLUMNS
 
 UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
 

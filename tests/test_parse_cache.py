@@ -13,7 +13,7 @@ from flows import steps
 from ictstat import reference
 from ictstat.templates import get_template
 from ictstat.templates.writer import FormData, write_form
-from tasks import intake, submissions, validate
+from tasks import intake, parsefile, submissions, validate
 from tasks.parse import parse_workbook
 from tasks.read import read_workbook
 from tests.conftest import build_home, make_home
@@ -161,8 +161,8 @@ def test_a_cached_parse_assembles_to_the_same_cells_as_a_fresh_one(home, tmp_pat
     cache.put_many(fresh)
     stored = cache.get(sightings[0].sha256)
     assert stored is not None and "values" not in stored
-    assert stored["value_columns"] == list(submissions.CELL_COLUMNS)
-    assert len(stored["cells"]) == len(submissions.CELL_COLUMNS)
+    assert stored["value_columns"] == list(parsefile.CELL_COLUMNS)
+    assert len(stored["cells"]) == len(parsefile.CELL_COLUMNS)
     assert stored["cells"] == fresh[sightings[0].sha256]["cells"]
 
     expected = submissions.assemble(sightings, fresh, date(2026, 1, 1)).values
@@ -187,3 +187,40 @@ def test_a_cached_parse_assembles_to_the_same_cells_as_a_fresh_one(home, tmp_pat
     names = {s.submission_id: s.original_name for s in sightings}
     by_file = {names[sid]: value for sid, value in zip(vnpt["submission_id"], vnpt["value"], strict=True)}
     assert by_file == {"vnpt.xlsx": 1000.0, "viettel.xlsx": -5.0, "mobifone.xlsx": 2000.0}
+
+
+def test_the_process_pool_parses_as_the_runs_own_process_does(home, monkeypatch):
+    """The pool (spawned workers, the job pickled to them) fills the parse log with the same parses and issues
+    as parsing in the run's own process."""
+    sightings, _ = intake.intake(home.inbox, home.archive, home.ledger_dir, home.max_file_bytes)
+    steps.read_and_parse_locally.fn(sightings, home, None)  # 3 files: in this process
+    alone = submissions.ParseCache(home.cache_dir, home.province_code)
+    expected = {s.sha256: alone.get(s.sha256) for s in sightings}
+    alone.close()
+    alone.path.unlink()
+    monkeypatch.setattr(steps, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(steps, "CHUNK", 1)  # a chunk per file, over two workers
+    settings = home.model_copy(update={"workers": 2})
+    assert steps.read_and_parse_locally.fn(sightings, settings, None) == 3
+    pooled = submissions.ParseCache(home.cache_dir, home.province_code)
+    assert {s.sha256: pooled.get(s.sha256) for s in sightings} == expected
+    assert any(
+        issue["rule"] == "negative" for parse in expected.values() for issue in parse["validation_issues"]
+    )
+
+
+def test_parse_workers_start_without_the_runs_main_module(monkeypatch):
+    """A spawned worker imports its parent's __main__ first (prefect.engine under a Prefect worker: seconds of
+    imports in every worker); the pool starts its workers with none."""
+    import sys
+    import types
+    from multiprocessing import spawn
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/opt/ictstat/bin/ictstat"
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert spawn.get_preparation_data("worker")["init_main_from_path"] == "/opt/ictstat/bin/ictstat"
+    with steps.workers_without_main():
+        data = spawn.get_preparation_data("worker")
+        assert "init_main_from_path" not in data and "init_main_from_name" not in data
+    assert sys.modules["__main__"] is script
