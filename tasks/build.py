@@ -193,8 +193,10 @@ def _quote(text: str) -> str:
 
 
 def load_catalog() -> dict[str, Any]:
+    # libyaml's safe loader when PyYAML has it (10x faster: the catalog was 0.09 s of every build)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with warehouse.CATALOG.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)
+        data: dict[str, Any] = yaml.load(fh, Loader=loader)  # a safe loader, C or Python
     return data
 
 
