@@ -122,3 +122,34 @@ def _mobile_in_files(province: str, month: int) -> float:
         rows, _ = figures.telecom_form(SCALE.seed, province, carrier, districts_of(province), month - 1)
         total += sum(r["subs_mobile"] or 0 for r in rows.values())
     return total
+
+
+def test_a_restatement_lists_the_corrections_of_its_own_province_only(overlay: Inbox, tmp_path: Path) -> None:
+    """Both provinces correct VNPT's February revenue in the same night: each province's restated revenue names
+    its own corrected file, never the other province's."""
+    from bench.province_files import _corrected
+
+    settings = make_home(tmp_path, overlay.inbox)
+    build_home(settings, run_id="R1", record=True)
+    template = get_template("VT-01")
+    assert template is not None
+    for p in PROVINCES:
+        districts = districts_of(p)
+        data = carrier_data(SCALE, "VT-01", p, province_names()[p], "VNPT", 0, districts, 2019, 2)
+        fixed = _corrected(data, template.sheets[1].name)
+        write_form(template, settings.inbox / f"dinh_chinh_{p}.xlsx", districts, fixed)
+    warehouse = build_home(settings, run_id="R2", record=True)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT province_code, period, run_id, submissions FROM mart.restatements "
+            "WHERE indicator_code = 'TEL_REVENUE' ORDER BY province_code, period"
+        ).fetchall()
+    finally:
+        con.close()
+    assert {(p, period) for p, period, _, _ in rows} == {
+        (p, period) for p in PROVINCES for period in ("2019-02", "2019-Q1", "2019-H1", "2019")
+    }
+    for p, _, run_id, subs in rows:
+        assert run_id == "R2"
+        assert subs.endswith(f" dinh_chinh_{p}.xlsx") and subs.count(";") == 0, (p, subs)

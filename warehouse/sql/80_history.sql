@@ -44,19 +44,30 @@ CREATE MACRO mart.province_indicators_as_of(as_of) AS TABLE
     WHERE valid_from <= as_of AND (valid_to IS NULL OR valid_to > as_of) AND value IS NOT NULL
     ORDER BY indicator_code, period;
 
+-- The submissions listed with a restatement: those of the figure's province and period (a month, or any month
+-- of a quarter, half or year) that arrived after its previous version was published and by the new one.
 CREATE TABLE mart.restatements AS
+WITH versions AS (
+    SELECT *, lag(valid_from) OVER (PARTITION BY indicator_code, period, province_code ORDER BY valid_from)
+                  AS previous_from
+    FROM mart.province_indicator_versions
+),
+restated AS (
+    SELECT * FROM versions WHERE previous_value IS NOT NULL AND value IS DISTINCT FROM previous_value
+),
+arrived AS (
+    SELECT v.indicator_code, v.period, v.province_code, v.valid_from,
+           string_agg(s.submission_id || ' ' || s.original_name, '; ' ORDER BY s.submission_id) AS submissions
+    FROM restated v
+    JOIN ref.period_rollups r ON r.period = v.period
+    JOIN audit.submissions s ON s.period = r.reported_period AND s.province_code = v.province_code
+    WHERE s.status IN ('accepted', 'accepted_with_warnings', 'superseded')
+      AND s.received_at > coalesce(v.previous_from, TIMESTAMPTZ '1970-01-01 00:00:00+00')
+      AND s.received_at <= v.valid_from
+    GROUP BY v.indicator_code, v.period, v.province_code, v.valid_from
+)
 SELECT v.indicator_code, v.period, v.province_code, v.previous_value AS old_value, v.value AS new_value,
-       round(v.value - v.previous_value, 6) AS change, v.valid_from AS restated_at, v.run_id,
-       (SELECT string_agg(s.submission_id || ' ' || s.original_name, '; ' ORDER BY s.submission_id)
-        FROM audit.submissions s
-        JOIN ref.period_rollups r ON r.reported_period = s.period AND r.period = v.period
-        WHERE s.status IN ('accepted', 'accepted_with_warnings', 'superseded')
-          AND s.received_at > coalesce(
-                (SELECT max(p.valid_from) FROM mart.province_indicator_versions p
-                 WHERE p.indicator_code = v.indicator_code AND p.period = v.period
-                   AND p.province_code = v.province_code AND p.valid_from < v.valid_from),
-                TIMESTAMPTZ '1970-01-01 00:00:00+00')
-          AND s.received_at <= v.valid_from) AS submissions
-FROM mart.province_indicator_versions v
-WHERE v.previous_value IS NOT NULL AND v.value IS DISTINCT FROM v.previous_value
+       round(v.value - v.previous_value, 6) AS change, v.valid_from AS restated_at, v.run_id, a.submissions
+FROM restated v
+LEFT JOIN arrived a USING (indicator_code, period, province_code, valid_from)
 ORDER BY v.valid_from, v.indicator_code, v.period;
