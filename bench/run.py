@@ -98,7 +98,10 @@ class Size:
 
     def __init__(self, args: argparse.Namespace, n: int, folder: Path, env: dict[str, str]) -> None:
         self.args, self.folder = args, folder
-        self.scale = synthetic.plan(n, args.seed, args.layout)
+        try:
+            self.scale = synthetic.plan(n, args.seed, args.layout)
+        except ValueError as exc:
+            raise SystemExit(f"--workbooks {n}: {exc}") from None
         self.inbox = synthetic.cached(self.scale)
         self.home = folder / "home"
         self.env = {**env, "ICTSTAT_HOME": str(self.home), "ICTSTAT_REFERENCE_DIR": str(self.inbox.reference)}

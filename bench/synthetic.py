@@ -101,11 +101,14 @@ def other_provinces() -> list[str]:
 
 
 LAYOUTS = ("national", "one-province")
+# Whole years from FIRST_YEAR to 2024: the forms report by district, and districts were abolished on 2025-07-01
+# (Bình Phước joined Đồng Nai the same day); later months would be rejected, every file of them.
+MAX_YEARS = 2024 - FIRST_YEAR + 1
 
 
 def plan(workbooks: int, seed: int = 2020, layout: str = "national") -> Scale:
     """A scale of about ``workbooks`` files over whole years (one while the country's 13,600 files a year
-    suffice, more beyond).
+    suffice, more beyond, up to :data:`MAX_YEARS`).
 
     ``national``: the country's 17 carriers, district offices and department in as many provinces as needed.
     ``one-province``: the home province (Bình Phước) with as many carriers as needed, each a reporter of its
@@ -114,7 +117,7 @@ def plan(workbooks: int, seed: int = 2020, layout: str = "national") -> Scale:
     """
     provinces = other_provinces()
     years = 1
-    while Scale(tuple(provinces), months=12 * years).workbooks < workbooks:
+    while years < MAX_YEARS and Scale(tuple(provinces), months=12 * years).workbooks < workbooks:
         years += 1
     if layout == "one-province":
         home = Scale((HOME_PROVINCE,), telecom=(), postal=(), months=12 * years, seed=seed)
@@ -124,6 +127,13 @@ def plan(workbooks: int, seed: int = 2020, layout: str = "national") -> Scale:
             home,
             telecom=tuple(f"VT{i:03d}" for i in range(1, telecom + 1)),
             postal=tuple(f"BC{i:03d}" for i in range(1, carriers - telecom + 1)),
+        )
+    largest = Scale(tuple(provinces), months=12 * years, seed=seed)
+    if workbooks > largest.workbooks * 1.02:
+        raise ValueError(
+            f"the national layout holds at most {largest.workbooks:,} workbooks: the {len(provinces)} provinces of "
+            f"the district register in force until 2025-06-30, {FIRST_YEAR}-{FIRST_YEAR + MAX_YEARS - 1}; "
+            "use --layout one-province (more carriers) for more"
         )
     best = Scale(tuple(provinces[:1]), months=12 * years, seed=seed)
     for n in range(1, len(provinces) + 1):
