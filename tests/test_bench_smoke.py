@@ -153,3 +153,16 @@ def test_a_restatement_lists_the_corrections_of_its_own_province_only(overlay: I
     for p, _, run_id, subs in rows:
         assert run_id == "R2"
         assert subs.endswith(f" dinh_chinh_{p}.xlsx") and subs.count(";") == 0, (p, subs)
+
+
+def test_synthetic_inboxes_never_run_past_the_district_register() -> None:
+    """Forms report by district, and districts were abolished on 2025-07-01: no synthetic month after 2024."""
+    from bench.synthetic import plan
+
+    largest = plan(80_000)
+    assert (len(largest.provinces), largest.months, largest.workbooks) == (62, 72, 80_370)
+    assert max(largest.periods) == (2024, 12)
+    with pytest.raises(ValueError, match="at most 80,370 workbooks"):
+        plan(120_000)
+    one = plan(120_000, layout="one-province")
+    assert one.provinces == ("70",) and max(one.periods) == (2024, 12) and one.workbooks >= 120_000
