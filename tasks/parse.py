@@ -77,12 +77,7 @@ STOP_WORDS = (
 
 def a1(r: int, c: int) -> str:
     """Zero-based row/column to an A1 address."""
-    return f"{_letters(c)}{r + 1}"
-
-
-@lru_cache(maxsize=1024)
-def _letters(c: int) -> str:
-    return column_letters(c + 1)
+    return f"{column_letters(c + 1)}{r + 1}"
 
 
 @dataclass

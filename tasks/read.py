@@ -18,6 +18,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,7 @@ def _column_number(letters: bytes | str) -> int:
     return n
 
 
+@lru_cache(maxsize=1024)  # a parse asks for the same few columns once per cell
 def column_letters(n: int) -> str:
     out = ""
     while n > 0:

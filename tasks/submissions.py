@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ictstat.messages import render
-from tasks.intake import Sighting
+from tasks.intake import Sighting, ends_torn
 from tasks.parsefile import CELL_COLUMNS, ParseJob, file_cells
 
 PARSER_VERSION = "1"
@@ -265,6 +265,9 @@ def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:
              "severity": "error", "message_vi": vi, "message_en": en}]  # fmt: skip
 
 
+LINE_OVERHEAD = 66  # bytes of a log line besides its JSON: the sha256, a space, the newline
+
+
 class ParseCache:
     """Parsed (and validated) files on disk: one append-only log per parser fingerprint
     (``parses-<fingerprint>.log``), a line per parse: the file's sha256, a space and the parse as JSON, its cells
@@ -345,7 +348,7 @@ class ParseCache:
         try:
             offset = os.fstat(fd).st_size
             chunks: list[bytes] = []
-            if offset and _last_byte(self.path) != b"\n":
+            if ends_torn(self.path):
                 chunks.append(b"\n")  # close a line torn by a crash, so it cannot swallow the next one
                 offset += 1
             for sha, body in lines:
@@ -353,7 +356,7 @@ class ParseCache:
                 if index is not None:
                     old = index.pop(sha, None)
                     if old is not None:
-                        self._dead += old[1] + 66
+                        self._dead += old[1] + LINE_OVERHEAD
                     if body != b"null":
                         index[sha] = (offset + len(head), len(body))
                 chunks += (head, body, b"\n")
@@ -366,7 +369,7 @@ class ParseCache:
         """Rewrite the log without the lines newer ones replaced, once they outweigh the live ones (after a
         backfill that reparsed most files). Returns whether it did."""
         index = self.index
-        live = sum(length + 66 for _, length in index.values())
+        live = sum(length + LINE_OVERHEAD for _, length in index.values())
         if self._dead <= max(live, 16 << 20):
             return False
         tmp = self.path.with_name(self.path.name + ".compact")
@@ -432,17 +435,11 @@ def _scan_log(path: Path) -> tuple[dict[str, tuple[int, int]], int]:
                     sha = log[pos : pos + 64].decode("ascii", "replace")
                     old = index.pop(sha, None)
                     if old is not None:
-                        dead += old[1] + 66
+                        dead += old[1] + LINE_OVERHEAD
                     if log[pos + 65 : end] != b"null":
                         index[sha] = (pos + 65, end - pos - 65)
                 pos = end + 1
     return index, dead
-
-
-def _last_byte(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(-1, os.SEEK_END)
-        return fh.read(1)
 
 
 def parser_fingerprint(province_code: str) -> str:
