@@ -8,7 +8,6 @@ scheduled time of the flow run in Asia/Ho_Chi_Minh, not the clock.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from prefect import flow
 from prefect.runtime import flow_run
@@ -16,9 +15,8 @@ from prefect.runtime import flow_run
 from flows import steps
 from flows.notify import notify_failure
 from flows.pipeline import run_pipeline
+from ictstat.periods import LOCAL_TZ
 from ictstat.settings import load_settings
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def logical_date(explicit: date | None = None) -> date:
@@ -48,5 +46,7 @@ def nightly(as_of: date | None = None, kind: str = "nightly") -> steps.RunSummar
     )
 
 
-if __name__ == "__main__":
-    nightly(kind="manual")
+if __name__ == "__main__":  # the same as `ictstat run`, with its arguments, fast path and messages
+    from ictstat.cli import app
+
+    app(["run", *__import__("sys").argv[1:]], prog_name="python -m flows.nightly")

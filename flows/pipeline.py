@@ -6,7 +6,6 @@ holds the one-writer lock from intake to publication, so a second run waits inst
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import TypeVar, cast
@@ -17,7 +16,7 @@ from prefect.utilities.annotations import quote
 
 from flows import steps
 from ictstat.settings import Settings
-from tasks import unchanged
+from tasks import ledger, unchanged
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
@@ -47,9 +46,8 @@ def run_pipeline(
     (:mod:`tasks.unchanged`) stops after intake and leaves the published warehouse as it is."""
     logger = get_run_logger()
     settings.ensure_dirs()
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    run_id = f"R{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    run = steps.run_record(run_id, str(flow_run.id or ""), kind, started)
+    run = ledger.run_record(str(flow_run.id or ""), kind)
+    run_id = run["run_id"]
     with writer_lock(settings.lock_path):
         for stale in clear_stale_builds(settings.build_dir):
             logger.warning("removed a build file left by an interrupted run: %s", stale.name)

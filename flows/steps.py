@@ -28,7 +28,7 @@ from flows.reports import (
     publish_tracking_artifact,
     publish_unchanged_artifacts,
 )
-from ictstat import __version__, export, reference
+from ictstat import export, reference
 from ictstat.settings import Settings
 from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, validate
 from tasks.faults import checkpoint
@@ -365,21 +365,3 @@ def summarize(
         feedback_dir=str(feedback_dir or ""),
         feedback_written=feedback_written,
     )
-
-
-def run_record(run_id: str, flow_run_id: str, kind: str, started_at: str) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "flow_run_id": flow_run_id,
-        "kind": kind,
-        "started_at": started_at,
-        "finished_at": None,
-        "status": "running",
-        "files_new": None,
-        "files_total": None,
-        "accepted": None,
-        "rejected": None,
-        "duplicates": None,
-        "ictstat_version": __version__,
-        "note": None,
-    }

@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+if TYPE_CHECKING:
+    from ictstat.settings import Settings
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -74,9 +80,16 @@ def run(
     ] = None,
 ) -> None:
     """Run the nightly flow once: intake, parse, validate, build and publish the warehouse."""
+    from ictstat.settings import load_settings
+
+    run_date = _logical_date(as_of)
+    settings = load_settings()
+    if _nothing_new(settings, run_date):
+        return
     from flows.nightly import nightly
 
-    summary = nightly(as_of=date.fromisoformat(as_of) if as_of else None, kind="manual")
+    with prefect_server_needed():
+        summary = nightly(as_of=run_date if as_of else None, kind="manual")
     verb = "Published" if summary.status == "published" else "Nothing new, unchanged:"
     console.print(
         f"{verb} [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
@@ -85,6 +98,74 @@ def run(
     )
     if summary.rejected:
         console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
+
+
+def _logical_date(as_of: str | None) -> date:
+    """The run's logical date: the one given, else today on the province's clock."""
+    from ictstat.periods import LOCAL_TZ
+
+    if as_of is None:
+        return datetime.now(LOCAL_TZ).date()
+    try:
+        return date.fromisoformat(as_of)
+    except ValueError:
+        console.print(
+            f"[red]Ngày không hợp lệ / Not a date: {escape(as_of)!r} (YYYY-MM-DD, ví dụ / e.g. 2021-01-01).[/]"
+        )
+        raise typer.Exit(2) from None
+
+
+def _nothing_new(settings: Settings, run_date: date) -> bool:
+    """The nightly's "nothing new" decision taken before Prefect is started, when no Prefect server is
+    configured: a temporary server would be started (seconds) only to be thrown away with the flow run's record.
+    Recorded in the ledger (``audit.runs``) as the flow records it. With ``PREFECT_API_URL`` set, every run goes
+    through the flow, so the server's UI shows it."""
+    if os.environ.get("PREFECT_API_URL"):
+        return False
+    from tasks import ledger, unchanged
+    from tasks.publish import WarehouseBusy, writer_lock
+
+    try:
+        with writer_lock(settings.lock_path, wait_seconds=0):
+            found = unchanged.quick_unchanged(settings, run_date)
+            if found is None:
+                return False
+            last, files_total = found
+            run = unchanged.record_unchanged(
+                settings, ledger.run_record("", "manual"), last, files_total, run_date
+            )
+    except WarehouseBusy:
+        return False  # another run is writing: the flow waits for it and decides after it
+    console.print(
+        f"Không có gì mới, kho dữ liệu giữ nguyên / Nothing new, warehouse unchanged: "
+        f"[bold]{escape(str(settings.warehouse_path))}[/] ({run['files_total']} tệp / file(s); "
+        f"như lần công bố / as published by {run['note'].split('since ')[-1].split(',')[0]})."
+    )
+    return True
+
+
+@contextmanager
+def prefect_server_needed() -> Iterator[None]:
+    """Around a flow call: one sentence instead of Prefect's traceback when its temporary server cannot start."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "ephemeral Prefect API server" not in str(exc):
+            raise
+        _no_prefect_server()
+
+
+def _no_prefect_server() -> NoReturn:
+    from flows import EPHEMERAL_STARTUP_SECONDS
+
+    limit = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_SECONDS))
+    console.print(
+        f"[red]Máy chủ Prefect tạm thời không khởi động được trong {limit} giây / The temporary Prefect server "
+        f"did not start within {limit} s.[/] Chạy một máy chủ riêng / Start one yourself: [bold]ictstat serve[/] "
+        "(hoặc / or `prefect server start`), rồi / then [bold]export PREFECT_API_URL=http://127.0.0.1:4200/api[/] "
+        "và chạy lại / and run again."
+    )
+    raise typer.Exit(1)
 
 
 @app.command()

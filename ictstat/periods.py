@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from ictstat.text import fold
+
+# The province's clock: a run's logical date, deadlines and the nightly schedule are read in it.
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),

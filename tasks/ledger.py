@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: ``ictstat run`` reads this ledger without loading pandas or DuckDB
+    import pandas as pd
 
 RUNS_LOG = "runs.jsonl"
 ARCHIVE_CHECKS_LOG = "archive_checks.jsonl"
@@ -53,16 +55,42 @@ def previous_runs(ledger_dir: Path) -> list[dict[str, Any]]:
     return _read_lines(ledger_dir / RUNS_LOG)
 
 
+def run_record(flow_run_id: str, kind: str) -> dict[str, Any]:
+    """A run's line in ``runs.jsonl`` (and ``audit.runs``) as it starts; the run fills in the rest."""
+    from ictstat import __version__
+
+    now = datetime.now(UTC)
+    return {
+        "run_id": f"R{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        "flow_run_id": flow_run_id,
+        "kind": kind,
+        "started_at": now.isoformat(timespec="seconds"),
+        "finished_at": None,
+        "status": "running",
+        "files_new": None,
+        "files_total": None,
+        "accepted": None,
+        "rejected": None,
+        "duplicates": None,
+        "ictstat_version": __version__,
+        "note": None,
+    }
+
+
 def record_run(ledger_dir: Path, run: dict[str, Any]) -> None:
     _append_lines(ledger_dir / RUNS_LOG, [run])
 
 
 def publication_log(ledger_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(_read_lines(ledger_dir / PUBLICATIONS_LOG), columns=PUBLICATION_COLUMNS)
 
 
 def record_publication(ledger_dir: Path, warehouse: Path, run_id: str) -> int:
     """Append the figures this run changed (computed by the build in audit.publication_log); returns how many."""
+    import duckdb
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = (

@@ -12,6 +12,7 @@ stops after intake (milliseconds instead of a rebuild of the whole history). A b
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 from collections.abc import Sequence
@@ -19,8 +20,6 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from ictstat import reference
 from ictstat.settings import Settings
@@ -62,10 +61,11 @@ def date_state(run_date: date, deadline_days: Sequence[int]) -> tuple[int, int, 
 
 def deadline_days(settings: Settings) -> list[int]:
     if settings.reporting_calendar is not None:
-        calendar = pd.read_csv(settings.reporting_calendar, dtype=str, keep_default_na=False)
+        with Path(settings.reporting_calendar).open(encoding="utf-8", newline="") as fh:
+            calendar = list(csv.DictReader(fh))
     else:
-        calendar = reference.frame("reporting_calendar")
-    return [int(d) for d in calendar["deadline_day"] if str(d).strip()]
+        calendar = reference.rows("reporting_calendar")
+    return [int(d) for row in calendar if (d := (row.get("deadline_day") or "").strip())]
 
 
 @lru_cache(maxsize=1)
@@ -116,3 +116,46 @@ def unchanged_since(settings: Settings, key: str) -> dict[str, Any] | None:
     if not stamp or last.get("warehouse_stamp") != stamp:
         return None
     return last
+
+
+def quick_unchanged(settings: Settings, run_date: date) -> tuple[dict[str, Any], int] | None:
+    """Without taking anything in or starting Prefect: (the last publication, files received) when every file
+    of the inbox is already in the ledger and the inputs are still those of that publication.
+
+    Read-only and cheap (one ``lstat`` per inbox file, the ledger, the code fingerprint): ``ictstat run`` asks it
+    first, so a night with nothing new costs about a second instead of a temporary Prefect server's start.
+    Anything else (a new or changed file, an inbox that cannot be listed, a new day that changes a period's
+    state) answers None, and the full run decides and reports."""
+    from tasks.intake import inbox_entries, read_ledger
+
+    sightings = read_ledger(settings.ledger_dir)
+    known = {(s.relative_path, s.size_bytes, s.mtime_ns) for s in sightings}
+    try:
+        entries = inbox_entries(settings.inbox) if settings.inbox.exists() else []
+    except OSError:
+        return None
+    if any((rel, st.st_size, st.st_mtime_ns) not in known for rel, st in entries):
+        return None
+    last = unchanged_since(settings, inputs_key(settings, sightings, run_date))
+    return None if last is None else (last, len(sightings))
+
+
+def record_unchanged(
+    settings: Settings, run: dict[str, Any], last: dict[str, Any], files_total: int, run_date: date
+) -> dict[str, Any]:
+    """Record a run that left the published warehouse as it was: its counts are those of the last publication."""
+    from datetime import UTC, datetime
+
+    run.update(
+        status="unchanged",
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        files_new=0,
+        files_total=files_total,
+        accepted=last.get("accepted"),
+        rejected=last.get("rejected"),
+        duplicates=last.get("duplicates"),
+        note=f"as of {run_date.isoformat()}; nothing new since {last['run_id']}, warehouse unchanged",
+        inputs_key=last.get("inputs_key"),
+    )
+    ledger.record_run(settings.ledger_dir, run)
+    return run
