@@ -20,3 +20,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_INTERNAL_LEVEL", "ERROR")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_SECONDS))
+if not os.environ.get("PREFECT_API_URL"):
+    # the same temporary server answers slowly while the machine is busy (a request timed out after the default
+    # 60 s during a first `make demo` beside two CPU-bound processes); a configured server keeps its default
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", str(EPHEMERAL_STARTUP_SECONDS))

@@ -50,15 +50,31 @@ def demo_data(
             ".ods, meaningless names, copies sent twice. The figures stay the same."
         ),
     ] = False,
+    correction: Annotated[
+        bool,
+        typer.Option(
+            help="Add VNPT's corrected December 2020 report to the demo inbox (the restatement and as-of "
+            "examples of docs/analysts.md); then `ictstat run`."
+        ),
+    ] = False,
 ) -> None:
     """Write the demo inbox: 2019-2020 reports of every reporter, reproducing the 2020 report."""
     import tempfile
 
-    from ictstat.demo import write_demo_inbox
+    from ictstat.demo import CORRECTED_FILE, write_correction, write_demo_inbox
     from ictstat.demo.messy import rewrite_inbox
     from ictstat.settings import load_settings
 
     settings = load_settings()
+    if correction:
+        if not (settings.inbox / CORRECTED_FILE).exists():
+            console.print(
+                f"[red]Hộp thư chưa có báo cáo demo của VNPT / The inbox lacks VNPT's demo report "
+                f"{escape(CORRECTED_FILE)}: run `ictstat demo-data` first.[/]"
+            )
+            raise typer.Exit(1)
+        console.print(f"Đã ghi / Wrote {escape(str(write_correction(settings.inbox)))}")
+        return
     if _has_files(settings.inbox) and not force:
         console.print(
             f"[yellow]{settings.inbox} already holds files; use --force to write the demo anyway.[/]"

@@ -97,6 +97,15 @@ def _now() -> str:
 
 
 @pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for every test that runs a real flow in-process (it takes seconds to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
 def demo_warehouse(demo_inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = make_home(tmp_path_factory.mktemp("home"), demo_inbox)
     return build_home(settings)

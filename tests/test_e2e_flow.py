@@ -9,7 +9,6 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.nightly import nightly
 from tests.conftest import DEMO_FILES, report_figures
@@ -18,12 +17,6 @@ SUBS = "Thuê bao - BTS"
 VNPT_DEC = "vien_thong/2020/12/vnpt_bc_vien_thong_thang_12_2020.xlsx"
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture

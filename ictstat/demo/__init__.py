@@ -20,3 +20,24 @@ def write_demo_inbox(inbox: Path, seed: int = DEFAULT_SEED) -> list[Path]:
     for module in WRITERS:
         written.extend(module.write(inbox, random.Random(f"{seed}:{module.__name__}")))
     return written
+
+
+CORRECTION_NAME = "vnpt_12_2020_dinh_chinh.xlsx"
+CORRECTED_FILE = "vien_thong/2020/12/vnpt_bc_vien_thong_thang_12_2020.xlsx"
+
+
+def write_correction(inbox: Path) -> Path:
+    """VNPT's corrected December 2020 report, as docs/analysts.md shows it: 500 more mobile subscribers in Thị xã
+    Phước Long (688), the total row with them. Received after the demo, it supersedes VNPT's first December
+    report and is what the restatement and as-of examples of the docs find."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(inbox / CORRECTED_FILE)
+    sheet = workbook["Thuê bao - BTS"]
+    mobile = next(c.column for c in sheet[5] if c.value == "Thuê bao điện thoại di động")
+    for row in sheet.iter_rows(min_row=7):
+        if row[1].value == "688" or row[2].value == "Tổng cộng":
+            row[mobile - 1].value += 500
+    target = inbox / CORRECTION_NAME
+    workbook.save(target)
+    return target
