@@ -37,7 +37,8 @@ def write_correction(inbox: Path) -> Path:
     mobile = next(c.column for c in sheet[5] if c.value == "Thuê bao điện thoại di động")
     for row in sheet.iter_rows(min_row=7):
         if row[1].value == "688" or row[2].value == "Tổng cộng":
-            row[mobile - 1].value += 500
+            cell = row[mobile - 1]
+            cell.value = int(str(cell.value)) + 500
     target = inbox / CORRECTION_NAME
     workbook.save(target)
     return target
