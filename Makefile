@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint format typecheck run templates serve bench reliability clean
+.PHONY: demo check test lint format typecheck run templates serve bench reliability clean
 
 $(UV):
 	python3 -m venv .tools
@@ -16,6 +16,12 @@ $(UV):
 
 demo: .venv/.synced  ## write the demo inbox (if empty), run the nightly flow, print Phụ lục 4
 	.venv/bin/ictstat demo
+
+check: .venv/.synced  ## the edit-test loop: lint, type-check and the unit tests (the fast lane, about a minute)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/pytest -m "not full"
 
 test: .venv/.synced  ## lint, type-check and run the tests (what CI runs)
 	.venv/bin/ruff check .

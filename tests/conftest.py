@@ -116,3 +116,20 @@ def demo_db(demo_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     yield con
     con.close()
+
+
+# The two lanes (`make check` runs the fast one; `make test`, what CI runs, both). A test is in the full lane
+# when it needs the demo inbox written (seconds), a Prefect server, or its module starts processes of its own;
+# everything else is a unit test. Decided from what a test uses, so a new test falls into its lane by itself.
+FULL_LANE_FIXTURES = {"demo_inbox", "prefect_harness"}
+FULL_LANE_MODULES = {
+    "test_bench_smoke", "test_docs", "test_faults", "test_first_run", "test_fuzz", "test_injection",
+    "test_prefect_server",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in FULL_LANE_MODULES or FULL_LANE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.full)
