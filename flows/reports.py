@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from ictstat import published
 from tasks.submissions import ParsedBatch
 
 
@@ -121,8 +121,8 @@ def publish_unchanged_artifacts(
 
 def missing_and_late(warehouse: Path, as_of: date, limit: int = 200) -> tuple[list[dict[str, object]], str]:
     """Reporters who have not reported (or reported late) for the periods whose deadline passed most recently."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    # a snapshot copy when an analyst holds the file for writing: a run's report must not fail for that
+    with published.connect(warehouse, copy_if_held=True) as con:
         rows = con.execute(
             "WITH recent AS (SELECT form_code, max(deadline) AS deadline FROM mart.submission_status "
             "WHERE deadline < ? GROUP BY form_code) "
@@ -134,8 +134,6 @@ def missing_and_late(warehouse: Path, as_of: date, limit: int = 200) -> tuple[li
         totals = con.execute(
             "SELECT status, count(*) FROM mart.submission_status GROUP BY status ORDER BY status"
         ).fetchall()
-    finally:
-        con.close()
     table = [
         {"form": f, "period": p, "reporter": r, "status": s, "deadline": d, "days_late": n}
         for f, p, r, s, d, n in rows
