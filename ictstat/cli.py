@@ -96,9 +96,16 @@ def appendix(
             "--appendix", help="PL2 (press), PL3 (postal), PL4 (telecom), PL5 (IT), PL6 (inspection) or all."
         ),
     ] = "all",
+    from_copy: Annotated[
+        bool,
+        typer.Option(
+            "--from-copy",
+            help="When another program holds the warehouse open for writing, read a copy of it taken now.",
+        ),
+    ] = False,
 ) -> None:
     """Print the annual report's appendices from the published warehouse."""
-    from ictstat.report import print_appendix
+    from ictstat.report import print_published_appendices
     from ictstat.settings import load_settings
 
     settings = load_settings()
@@ -106,8 +113,8 @@ def appendix(
         console.print(f"[red]No warehouse at {settings.warehouse_path}; run `ictstat run` first.[/]")
         raise typer.Exit(1)
     codes = ["PL2", "PL3", "PL4", "PL5", "PL6"] if code.lower() == "all" else [code.upper()]
-    for c in codes:
-        print_appendix(settings.warehouse_path, c, year, console)
+    if not print_published_appendices(settings.warehouse_path, codes, year, console, from_copy):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -119,7 +126,7 @@ def demo() -> None:
     if not _has_files(settings.inbox):
         demo_data(force=False, seed=2020, messy=False)
     run(as_of=None)
-    appendix(year=2020, code="PL4")
+    appendix(year=2020, code="PL4", from_copy=False)
     console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
     path = settings.warehouse_path
     console.print(f"\nWarehouse: [bold]{path.resolve()}[/]")

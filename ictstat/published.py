@@ -97,6 +97,14 @@ def connect(path: Path, *, copy_if_held: bool = False) -> Iterator[duckdb.DuckDB
             con.close()
 
 
+def copy_notice(path: Path) -> str:
+    """What a command prints when it shows a snapshot copy rather than the file itself."""
+    return (
+        f"{path} đang bị chương trình khác mở để ghi: số liệu dưới đây đọc từ bản sao chụp lúc này / {path} "
+        "is held open for writing by another program: what follows is read from a copy taken now."
+    )
+
+
 class SnapshotFailed(RuntimeError):
     """The published file kept changing while it was copied."""
 
