@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -250,8 +251,8 @@ def verify_archive() -> None:
     for s in bad:
         cache.drop(s.sha256)  # the next run parses it again, finds it corrupt and rejects it
         console.print(
-            f"[red]{s.submission_id} {s.relative_path}: archive copy {s.archive_path} is corrupt[/]"
-        )
+            f"[red]{s.submission_id} {escape(s.relative_path)}: archive copy {s.archive_path} is corrupt[/]"
+        )  # a file name is shown as it is, never read as markup ("vnpt_T12 [bản sửa].xlsx")
     if bad:
         console.print(f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions.")
         raise typer.Exit(1)

@@ -469,3 +469,20 @@ def test_text_written_to_a_workbook_never_becomes_a_formula(tmp_path_factory, te
     if expected:
         assert got.data_type == "s"
         assert cell.quotePrefix == xlsx.needs_escape(cell.value)
+
+
+def test_verify_archive_names_a_file_verbatim(tmp_path, monkeypatch):
+    from ictstat.cli import app
+    from tasks import intake
+
+    settings = load_settings(home=tmp_path)
+    settings.ensure_dirs()
+    name = "vnpt_T12 [bản sửa] [bold]x.xlsx"
+    (settings.inbox / name).write_bytes(b"PK\x03\x04 a workbook's first bytes")
+    [sighting], _ = intake.intake(
+        settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
+    )
+    (settings.archive / sighting.archive_path).write_bytes(b"PK\x03\x04 other bytes, same length.")
+    monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["verify-archive"])
+    assert result.exit_code == 1 and f"{sighting.submission_id} {name}: archive copy" in result.output
