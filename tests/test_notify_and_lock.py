@@ -39,6 +39,7 @@ from flows.notify import notify_failure
 from flows.reports import RunSummary, summary_markdown
 from ictstat import explain, xlsx
 from ictstat.settings import SettingsError, load_settings
+from tasks import backfill as selection
 from tasks.submissions import ParsedBatch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -330,6 +331,11 @@ def test_an_analysts_read_write_session_stops_no_run_and_commands_say_who_holds_
         second = nightly(as_of=date(2026, 1, 2))
         assert (second.status, second.files_total, second.accepted, second.rejected) == ("unchanged", 1, 1, 0)
         assert (published.read_bytes(), published.stat().st_ino) == before
+
+        # a backfill's selection reads the published statuses too (from a snapshot copy while it is held)
+        chosen = selection.select(selection.parse_request("2020-12", "2020-12", ["VNPT"], "all"),
+                                  odd_home / "archive" / "ledger", odd_home / "inbox", published)  # fmt: skip
+        assert len(chosen.reparse) == 1
 
         runner = CliRunner()
         refused = runner.invoke(app, ["appendix", "--year", "2020", "--appendix", "PL4"])
