@@ -492,3 +492,30 @@ def test_verify_archive_names_a_file_verbatim(tmp_path, monkeypatch):
     monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["verify-archive"])
     assert result.exit_code == 1 and f"{sighting.submission_id} {name}: archive copy" in result.output
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """Sends every POST on to another address (where credentials must never follow)."""
+
+    target: ClassVar[str] = ""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(302)
+        self.send_header("Location", _Redirector.target)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_redirect_is_reported_as_undelivered_and_credentials_do_not_follow(receiver, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="ictstat.notify")
+    _Redirector.target = f"http://127.0.0.1:{receiver.server_port}/elsewhere"
+    for redirector in serve(_Redirector):
+        monkeypatch.setenv(
+            "ICTSTAT_WEBHOOK_URL", f"http://ops:s3cr3t@127.0.0.1:{redirector.server_port}/hooks"
+        )
+        notify_failure(*a_failure())
+    assert "answered HTTP 302" in caplog.text and "delivered" not in caplog.text
+    assert _Receiver.received == []  # neither the notice nor the credentials went to the other address
