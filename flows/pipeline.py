@@ -6,6 +6,7 @@ holds the one-writer lock from intake to publication, so a second run waits inst
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import TypeVar, cast
@@ -86,11 +87,17 @@ def run_pipeline(
         build_path = settings.build_dir / f"warehouse-{run_id}.duckdb"
         steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
         values_path.unlink(missing_ok=True)
-        superseded = steps.superseded_count(build_path)
+        # read from the build before the rename: after it, an analyst may already hold the published file
+        counts = steps.status_counts(build_path)
+        superseded = counts.get("superseded", 0)
+        # what a night with nothing new reports, without opening the file (JSON text: runs.jsonl feeds a
+        # frame that becomes audit.runs, where a column of mappings has no place)
+        run["status_counts"] = json.dumps(counts, sort_keys=True)
+        changed = steps.changed_figures(build_path, run["run_id"])
         checkpoint("publish", settings.home)
         published = steps.publish_warehouse(build_path, settings)
         run["warehouse_stamp"] = unchanged.warehouse_stamp(published)
-        steps.record_publication(settings, run)
+        steps.record_publication(settings, run, changed)
     checkpoint("exports", settings.home)
     steps.refresh_appendix_workbook(settings, run_date)
     summary = steps.summarize(run, batch, len(new), published, superseded, settings.feedback, len(written))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from ictstat import published
 from tasks.submissions import ParsedBatch
 
 
@@ -64,9 +66,19 @@ def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
     return "\n".join(lines)
 
 
-def _md(text: object) -> str:
-    """Clerk-supplied text inside a Markdown table: no pipes, no line breaks, no markup."""
-    return str(text or "").replace("|", "/").replace("\n", " ").replace("`", "'")[:300]
+# Line breaks of any kind (a table row is one line) and control characters (they show as nothing or garbage).
+_LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
+# Everything inline Markdown gives a meaning to: emphasis, code, links and images, table cells, strikethrough.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()|~!{}#+\-.:])")
+
+
+def _md(text: object, limit: int = 300) -> str:
+    """Clerk-supplied text (a file name, a reason quoting a cell) inside a Markdown table cell, shown verbatim:
+    one line, HTML tags as text (``&lt;script&gt;``), every Markdown punctuation backslash-escaped, so a name
+    with ``|``, ``*``, ``[link](…)`` or a newline neither breaks the table nor becomes markup."""
+    one_line = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(text or "")))[:limit]  # cut before escaping
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
 
 
 def publish_run_artifacts(summary: RunSummary, batch: ParsedBatch) -> None:
@@ -121,8 +133,8 @@ def publish_unchanged_artifacts(
 
 def missing_and_late(warehouse: Path, as_of: date, limit: int = 200) -> tuple[list[dict[str, object]], str]:
     """Reporters who have not reported (or reported late) for the periods whose deadline passed most recently."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    # a snapshot copy when an analyst holds the file for writing: a run's report must not fail for that
+    with published.connect(warehouse, copy_if_held=True) as con:
         rows = con.execute(
             "WITH recent AS (SELECT form_code, max(deadline) AS deadline FROM mart.submission_status "
             "WHERE deadline < ? GROUP BY form_code) "
@@ -134,8 +146,6 @@ def missing_and_late(warehouse: Path, as_of: date, limit: int = 200) -> tuple[li
         totals = con.execute(
             "SELECT status, count(*) FROM mart.submission_status GROUP BY status ORDER BY status"
         ).fetchall()
-    finally:
-        con.close()
     table = [
         {"form": f, "period": p, "reporter": r, "status": s, "deadline": d, "days_late": n}
         for f, p, r, s, d, n in rows

@@ -28,9 +28,9 @@ from flows.reports import (
     publish_tracking_artifact,
     publish_unchanged_artifacts,
 )
-from ictstat import export, reference
+from ictstat import export, published, reference
 from ictstat.settings import Settings
-from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, validate
+from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, unchanged, validate
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 
@@ -261,9 +261,14 @@ def publish_warehouse(build_path: Path, settings: Settings) -> Path:
     return publish.publish(build_path, settings.warehouse_path)
 
 
-def record_publication(settings: Settings, run: dict[str, Any]) -> None:
+def changed_figures(build_path: Path, run_id: str) -> list[dict[str, Any]]:
+    """The figures this build changes, read from the build file (the published one may be held by others)."""
+    return ledger.changed_figures(build_path, run_id)
+
+
+def record_publication(settings: Settings, run: dict[str, Any], changed: list[dict[str, Any]]) -> None:
     """After the rename: the run and the figures it changed go into the ledger."""
-    ledger.record_publication(settings.ledger_dir, settings.warehouse_path, run["run_id"])
+    ledger.append_publication(settings.ledger_dir, changed)
     ledger.record_run(settings.ledger_dir, run)
 
 
@@ -273,21 +278,7 @@ def nothing_to_change(
 ) -> RunSummary:
     """Nothing new since the last publication and the same inputs: keep the published warehouse, say so."""
     logger = get_run_logger()
-    counts = build.submission_status_counts(settings.warehouse_path)
-    accepted = (
-        counts.get("accepted", 0) + counts.get("accepted_with_warnings", 0) + counts.get("superseded", 0)
-    )
-    run.update(
-        status="unchanged",
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        files_new=0,
-        files_total=files_total,
-        accepted=accepted,
-        rejected=counts.get("rejected", 0),
-        duplicates=counts.get("duplicate", 0),
-        note=f"as of {run_date.isoformat()}; nothing new since {last['run_id']}, warehouse unchanged",
-    )
-    ledger.record_run(settings.ledger_dir, run)
+    counts = unchanged.record_unchanged(settings, run, last, files_total, run_date)
     summary = RunSummary(
         run_id=run["run_id"],
         kind=run["kind"],
@@ -313,19 +304,22 @@ def nothing_to_change(
     return summary
 
 
-def superseded_count(build_path: Path) -> int:
-    return build.submission_status_counts(build_path).get("superseded", 0)
+def status_counts(build_path: Path) -> dict[str, int]:
+    """How many files of each status a build holds (superseded is decided in SQL)."""
+    return build.submission_status_counts(build_path)
 
 
 @task(name="appendix workbook", cache_policy=NONE)
 def refresh_appendix_workbook(settings: Settings, run_date: date) -> Path | None:
     """Rewrite the appendix workbook of the latest year that is over and has figures (never fails the run)."""
     logger = get_run_logger()
-    year = export.latest_complete_year(settings.warehouse_path, run_date)
-    if year is None:
-        return None
+    year = None
     try:
-        return export.export_appendix_workbook(settings.warehouse_path, year, settings.exports)
+        with published.readable(settings.warehouse_path, copy_if_held=True) as path:
+            year = export.latest_complete_year(path, run_date)
+            if year is None:
+                return None
+            return export.export_appendix_workbook(path, year, settings.exports)
     except Exception as exc:  # the published warehouse is what matters; the workbook can be redone by hand
         logger.warning("appendix workbook for %s not refreshed: %s", year, exc)
         return None

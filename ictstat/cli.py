@@ -147,15 +147,14 @@ def _nothing_new(settings: Settings, run_date: date) -> bool:
             if found is None:
                 return False
             last, files_total = found
-            run = unchanged.record_unchanged(
-                settings, ledger.run_record("", "manual"), last, files_total, run_date
-            )
+            run = ledger.run_record("", "manual")
+            unchanged.record_unchanged(settings, run, last, files_total, run_date)
     except WarehouseBusy:
         return False  # another run is writing: the flow waits for it and decides after it
     console.print(
         f"Không có gì mới, kho dữ liệu giữ nguyên / Nothing new, warehouse unchanged: "
         f"[bold]{escape(str(settings.warehouse_path))}[/] ({run['files_total']} tệp / file(s); "
-        f"như lần công bố / as published by {run['note'].split('since ')[-1].split(',')[0]})."
+        f"như lần công bố / as published by {last['run_id']})."
     )
     return True
 
@@ -193,9 +192,16 @@ def appendix(
             "--appendix", help="PL2 (press), PL3 (postal), PL4 (telecom), PL5 (IT), PL6 (inspection) or all."
         ),
     ] = "all",
+    from_copy: Annotated[
+        bool,
+        typer.Option(
+            "--from-copy",
+            help="When another program holds the warehouse open for writing, read a copy of it taken now.",
+        ),
+    ] = False,
 ) -> None:
     """Print the annual report's appendices from the published warehouse."""
-    from ictstat.report import print_appendix
+    from ictstat.report import print_published_appendices
     from ictstat.settings import load_settings
 
     settings = load_settings()
@@ -203,8 +209,8 @@ def appendix(
         console.print(f"[red]No warehouse at {settings.warehouse_path}; run `ictstat run` first.[/]")
         raise typer.Exit(1)
     codes = ["PL2", "PL3", "PL4", "PL5", "PL6"] if code.lower() == "all" else [code.upper()]
-    for c in codes:
-        print_appendix(settings.warehouse_path, c, year, console)
+    if not print_published_appendices(settings.warehouse_path, codes, year, console, from_copy):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -216,7 +222,7 @@ def demo() -> None:
     if not _has_files(settings.inbox):
         demo_data(force=False, seed=2020, messy=False)
     run(as_of=None)
-    appendix(year=2020, code="PL4")
+    appendix(year=2020, code="PL4", from_copy=False)
     console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
     path = settings.warehouse_path
     console.print(f"\nWarehouse: [bold]{path.resolve()}[/]")
@@ -340,8 +346,8 @@ def verify_archive() -> None:
     for s in bad:
         cache.drop(s.sha256)  # the next run parses it again, finds it corrupt and rejects it
         console.print(
-            f"[red]{s.submission_id} {s.relative_path}: archive copy {s.archive_path} is corrupt[/]"
-        )
+            f"[red]{s.submission_id} {escape(s.relative_path)}: archive copy {s.archive_path} is corrupt[/]"
+        )  # a file name is shown as it is, never read as markup ("vnpt_T12 [bản sửa].xlsx")
     if bad:
         console.print(f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions.")
         raise typer.Exit(1)

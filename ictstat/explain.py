@@ -244,7 +244,9 @@ def render(explanation: Explanation, max_rows: int | None = None) -> RenderableT
         row += [c.indicator_code] if derived else []
         if not counted:
             row += [c.place, c.sheet or "", c.cell or "", c.raw_value or "", vn_number(c.value, 6)]
-        table.add_row(*row)
+        # Text, not str: a file name, sheet or cell text like "vnpt_T12 [bản sửa].xlsx" or "[link=…]" is
+        # shown verbatim, never read as Rich markup
+        table.add_row(*(Text(v) for v in row))
     if len(shown) < len(e.cells):
         rest = len(e.cells) - len(shown)
         table.caption = f"… và {rest} dòng nữa / and {rest} more rows"
@@ -304,8 +306,16 @@ def explain_command(
         str | None,
         typer.Option("--province", metavar="CODE", help="Only when the warehouse holds several provinces."),
     ] = None,
+    from_copy: Annotated[
+        bool,
+        typer.Option(
+            "--from-copy",
+            help="When another program holds the warehouse open for writing, read a copy of it taken now.",
+        ),
+    ] = False,
 ) -> None:
     """Show where a published figure comes from: the rule applied and every cell of the files that fed it."""
+    from ictstat import published
     from ictstat.settings import load_settings
 
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -314,8 +324,11 @@ def explain_command(
         console.print(Text(f"No warehouse at {path}; run `ictstat run` first.", style="red"))
         raise typer.Exit(1)
     try:
-        explanation = explain(path, indicator, period, district, carrier, province)
-    except ValueError as exc:
+        with published.readable(path, copy_if_held=from_copy) as usable:
+            if usable != path:
+                console.print(Text(published.copy_notice(path), style="yellow"))
+            explanation = explain(usable, indicator, period, district, carrier, province)
+    except (ValueError, published.WarehouseHeld, published.SnapshotFailed) as exc:
         console.print(Text(str(exc), style="red"))
-        raise typer.Exit(1) from exc
+        raise typer.Exit(1) from None
     console.print(render(explanation), highlight=False)

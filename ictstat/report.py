@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def vn_number(value: float | None, decimals: int | None = None) -> str:
@@ -45,13 +46,13 @@ def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
     table.add_column("So sánh (%)", justify="right")
     for line_no, label, unit, prev, value, change, qualifier, _, indicator in rows:
         if indicator is None:  # a section heading
-            table.add_row(line_no, f"[bold]{label}[/]", "", "", "", "")
+            table.add_row(line_no, Text(label, style="bold"), "", "", "", "")
             continue
         prefix = {"more_than": "hơn ", "about": "khoảng ", "less_than": "dưới "}.get(qualifier or "", "")
         table.add_row(
             line_no or "",
-            label,
-            unit,
+            Text(label),  # reference text shown as it is, never read as markup
+            Text(unit),
             vn_number(prev),
             prefix + vn_number(value),
             "-" if change is None else f"{change:.1f}".replace(".", ","),
@@ -61,3 +62,22 @@ def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
 
 def print_appendix(warehouse: Path, appendix: str, year: int, console: Console | None = None) -> None:
     (console or Console()).print(appendix_table(warehouse, appendix, year))
+
+
+def print_published_appendices(
+    warehouse: Path, codes: list[str], year: int, console: Console, from_copy: bool = False
+) -> bool:
+    """Print appendices of the published file (of a copy taken now, with ``from_copy``, when another program
+    holds it for writing); False, after one clear sentence, when it cannot be read."""
+    from ictstat import published
+
+    try:
+        with published.readable(warehouse, copy_if_held=from_copy) as usable:
+            if usable != warehouse:
+                console.print(Text(published.copy_notice(warehouse), style="yellow"))
+            for code in codes:
+                print_appendix(usable, code, year, console)
+    except (published.WarehouseHeld, published.SnapshotFailed) as exc:
+        console.print(Text(str(exc), style="red"))
+        return False
+    return True

@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where a failed run's notice goes, and how long one notice may take in all (connect, send, answer).
+WEBHOOK_URL_VARIABLE = "ICTSTAT_WEBHOOK_URL"
+WEBHOOK_TIMEOUT_VARIABLE = "ICTSTAT_WEBHOOK_TIMEOUT"
+DEFAULT_WEBHOOK_TIMEOUT = 10.0
+MAX_WEBHOOK_TIMEOUT = 300.0
+# Settings never echoed back in an error message: the webhook URL often carries a token or a password.
+SECRET_FIELDS = frozenset({"webhook_url"})
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting ictstat cannot use; the message names it (never a secret's value)."""
 
 
 class Settings(BaseSettings):
     """Where ictstat keeps its files and the limits it enforces on what it reads."""
 
-    model_config = SettingsConfigDict(env_prefix="ICTSTAT_", extra="ignore")
+    # hide_input_in_errors: pydantic would otherwise quote the webhook URL (a secret) in its error text;
+    # load_settings quotes the other values itself.
+    model_config = SettingsConfigDict(env_prefix="ICTSTAT_", extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(
         default=Path("./data"),
@@ -67,8 +82,24 @@ class Settings(BaseSettings):
     )
     webhook_url: SecretStr | None = Field(
         default=None,
-        description="Where a failed or crashed run posts its summary (JSON). Never logged.",
+        description="Where a failed or crashed run posts its summary (JSON): an http:// or https:// URL; "
+        "user:password@ in it is sent as HTTP Basic authentication. Never logged.",
     )
+    webhook_timeout: float = Field(
+        default=DEFAULT_WEBHOOK_TIMEOUT,
+        gt=0,
+        le=MAX_WEBHOOK_TIMEOUT,
+        description="Seconds one failure notice may take in all (connecting, sending, the answer); a webhook "
+        "still busy then is given up, and the run ends.",
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _usable_webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = webhook_url_problem(value.get_secret_value()) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @property
     def inbox(self) -> Path:
@@ -111,6 +142,52 @@ class Settings(BaseSettings):
             d.mkdir(parents=True, exist_ok=True)
 
 
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook URL cannot be used (bilingual, without the URL itself), or None when it can.
+
+    Credentials in the URL (``https://user:password@host/...``) are fine: they are sent as HTTP Basic."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return (
+            f"{WEBHOOK_URL_VARIABLE} chứa khoảng trắng hoặc ký tự điều khiển / "
+            f"{WEBHOOK_URL_VARIABLE} holds a space or a control character"
+        )
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number in range raises here, not when the notice is due
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"{WEBHOOK_URL_VARIABLE} không phải địa chỉ http:// hoặc https:// hợp lệ (tên máy, cổng) / "
+            f"{WEBHOOK_URL_VARIABLE} is not a valid http:// or https:// URL (host, port)"
+        )
+    if parts.password is not None and not parts.username:
+        return (
+            f"{WEBHOOK_URL_VARIABLE} có mật khẩu nhưng thiếu tên đăng nhập / "
+            f"{WEBHOOK_URL_VARIABLE} has a password but no user name"
+        )
+    return None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment now (not at import), with explicit overrides on top."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings from the environment now (not at import), with explicit overrides on top.
+
+    Raises :class:`SettingsError` naming each unusable variable, its value quoted unless it is a secret."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problem = settings_problem(exc, overrides)
+    # raised outside the except block, so that the pydantic error (which holds the raw input) is not chained
+    raise SettingsError(problem)
+
+
+def settings_problem(exc: ValidationError, overrides: dict[str, object]) -> str:
+    """One line per unusable setting: the variable, its value (not a secret's) and what is wrong."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"ICTSTAT_{field.upper()}" if field else "ICTSTAT_*"
+        given = overrides[field] if field in overrides else os.environ.get(variable)
+        shown = "" if field in SECRET_FIELDS or given is None else f" = {str(given)[:80]!r}"
+        lines.append(f"{variable}{shown}: {error['msg']}")
+    return "Thiết lập không hợp lệ / invalid settings: " + "; ".join(lines)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -73,7 +73,9 @@ def cell_at(ws: Worksheet, row: int, column: int) -> Cell:
 def write_text(ws: Worksheet, row: int, column: int, text: str | None) -> Cell:
     """Write text that Excel keeps as text, whatever it starts with (see the module's docstring)."""
     cell = cell_at(ws, row, column)
-    if text is None or text == "":
+    # characters XML cannot hold (openpyxl would refuse the whole workbook) and Excel's limit for one cell
+    text = ILLEGAL_CHARACTERS_RE.sub("", text or "")[:32_767]
+    if text == "":
         return cell
     cell.value = text  # openpyxl marks a leading "=" as a formula here...
     if needs_escape(text):

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import duckdb
-
-from ictstat import reference
+from ictstat import published, reference
 from ictstat.periods import Period
 from tasks.intake import Sighting, read_ledger
 
@@ -163,27 +161,21 @@ def _wanted(
 def _published_submissions(warehouse: Path) -> dict[str, dict[str, str]]:
     if not warehouse.exists():
         return {}
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with published.connect(warehouse, copy_if_held=True) as con:  # an analyst's session must not stop it
         rows = con.execute(
             "SELECT submission_id, reporter_code, period, status, form_code FROM audit.submissions"
         ).fetchall()
-    finally:
-        con.close()
     return {r[0]: {"reporter_code": r[1], "period": r[2], "status": r[3], "form_code": r[4]} for r in rows}
 
 
 def _missing_slots(warehouse: Path, request: Request) -> set[tuple[str, str, str]]:
     if not warehouse.exists():
         return set()
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+    with published.connect(warehouse, copy_if_held=True) as con:  # an analyst's session must not stop it
         rows = con.execute(
             "SELECT reporter_code, form_code, period FROM mart.submission_status "
             "WHERE status IN ('missing', 'rejected', 'not_due')"
         ).fetchall()
-    finally:
-        con.close()
     return {(r, f, p) for r, f, p in rows if request.covers(p)}
 
 

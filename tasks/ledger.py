@@ -89,6 +89,13 @@ def publication_log(ledger_dir: Path) -> pd.DataFrame:
 
 def record_publication(ledger_dir: Path, warehouse: Path, run_id: str) -> int:
     """Append the figures this run changed (computed by the build in audit.publication_log); returns how many."""
+    rows = changed_figures(warehouse, run_id)
+    append_publication(ledger_dir, rows)
+    return len(rows)
+
+
+def changed_figures(warehouse: Path, run_id: str) -> list[dict[str, Any]]:
+    """The figures a build changed (audit.publication_log): read from the build before it is published."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -107,8 +114,12 @@ def record_publication(ledger_dir: Path, warehouse: Path, run_id: str) -> int:
     for r in rows:
         if r["value"] != r["value"]:  # NaN: the figure is gone
             r["value"] = None
+    return rows
+
+
+def append_publication(ledger_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """After the rename: the changed figures go into the publication log."""
     _append_lines(ledger_dir / PUBLICATIONS_LOG, rows)
-    return len(rows)
 
 
 def record_archive_check(ledger_dir: Path, checked_at: str, corrupt: list[dict[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from datetime import date
@@ -140,22 +141,38 @@ def quick_unchanged(settings: Settings, run_date: date) -> tuple[dict[str, Any],
     return None if last is None else (last, len(sightings))
 
 
+def published_counts(last: dict[str, Any], warehouse: Path) -> dict[str, int]:
+    """The submission counts of the last publication, from its run record; a publication recorded before runs
+    kept them is read from the file (a snapshot copy when an analyst holds it for writing)."""
+    recorded = last.get("status_counts")
+    if isinstance(recorded, str) and recorded:
+        return {str(k): int(v) for k, v in json.loads(recorded).items()}
+    from ictstat import published
+    from tasks import build
+
+    with published.readable(warehouse, copy_if_held=True) as path:
+        return build.submission_status_counts(path)
+
+
 def record_unchanged(
     settings: Settings, run: dict[str, Any], last: dict[str, Any], files_total: int, run_date: date
-) -> dict[str, Any]:
-    """Record a run that left the published warehouse as it was: its counts are those of the last publication."""
+) -> dict[str, int]:
+    """Record a run that left the published warehouse as it was, with the counts of the last publication;
+    returns those counts (by submission status)."""
     from datetime import UTC, datetime
 
+    counts = published_counts(last, settings.warehouse_path)
     run.update(
         status="unchanged",
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         files_new=0,
         files_total=files_total,
-        accepted=last.get("accepted"),
-        rejected=last.get("rejected"),
-        duplicates=last.get("duplicates"),
+        accepted=counts.get("accepted", 0)
+        + counts.get("accepted_with_warnings", 0)
+        + counts.get("superseded", 0),
+        rejected=counts.get("rejected", 0),
+        duplicates=counts.get("duplicate", 0),
         note=f"as of {run_date.isoformat()}; nothing new since {last['run_id']}, warehouse unchanged",
-        inputs_key=last.get("inputs_key"),
     )
     ledger.record_run(settings.ledger_dir, run)
-    return run
+    return counts

@@ -3,6 +3,7 @@ one sentence, and a night with nothing new does not start a server at all."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def published_home(root: Path) -> Settings:
         "run_id": "R1", "status": "published", "finished_at": "2026-01-01T00:00:00+00:00", "accepted": 1,
         "rejected": 0, "duplicates": 0, "inputs_key": unchanged.inputs_key(settings, sightings, today),
         "warehouse_stamp": unchanged.warehouse_stamp(settings.warehouse_path),
+        "status_counts": json.dumps({"accepted": 1}),
     })  # fmt: skip
     return settings
 
