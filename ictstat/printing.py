@@ -51,8 +51,10 @@ LANDSCAPE_WIDTH_PT = 842 - 72 * (0.7 + 0.5)
 PORTRAIT_HEIGHT_PT = 842 - 72 * (0.6 + 0.7)
 LANDSCAPE_HEIGHT_PT = 595 - 72 * (0.6 + 0.7)
 DEFAULT_ROW_HEIGHT_PT = 15.0
-LINE_SPACING = 1.2  # a line of Times New Roman (Liberation Serif) takes 1.15 em; a little air besides
-CELL_PADDING_PT = 4.0  # the cell's inner margins, top and bottom together
+MIN_SCALE = 0.7  # text of 12 pt printed no smaller than about 8.5 pt
+_PAGES = {False: (PORTRAIT_WIDTH_PT, PORTRAIT_HEIGHT_PT), True: (LANDSCAPE_WIDTH_PT, LANDSCAPE_HEIGHT_PT)}
+LINE_SPACING = 1.17  # a line of Times New Roman (Liberation Serif) takes 1.15 em; a little air besides
+CELL_PADDING_PT = 3.0  # the cell's inner margins, top and bottom together
 SIGNATURE_PLACE_DATE = "…………, ngày …… tháng …… năm ……"
 SIGNATURE_TITLES = ("Người lập biểu", "Thủ trưởng đơn vị")
 SIGNATURE_HINTS = ("(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)")
@@ -60,9 +62,13 @@ SIGNATURE_HINTS = ("(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)")
 # Advance widths of Times New Roman, in em, by kind of character, each the widest of its kind (the font's
 # own metrics): a Vietnamese letter is as wide as its base letter, whatever marks it carries.
 _EM_BY_CHARACTER = {
-    **dict.fromkeys(" .,:;'!|ijlt", 0.28),
+    **dict.fromkeys(" .,:;'!|", 0.25),
+    **dict.fromkeys("ijlt", 0.28),
     **dict.fromkeys("fr()[]-/", 0.34),
-    **dict.fromkeys("mwMW%@", 0.94),
+    **dict.fromkeys("w", 0.72),
+    **dict.fromkeys("m%", 0.83),
+    **dict.fromkeys("M@", 0.92),
+    "W": 0.95,
 }
 _CAPITAL_EM = 0.72
 _OTHER_EM = 0.5  # lower-case letters and digits
@@ -106,13 +112,18 @@ def needs_landscape(ws: Worksheet, columns: int) -> bool:
     return sheet_width_pt(ws, columns) > PORTRAIT_WIDTH_PT / 0.85
 
 
-def fits_one_page(ws: Worksheet, columns: int, landscape: bool) -> bool:
-    """Whether the sheet, once scaled to the page's width, is no taller than one page."""
-    width, height = (
-        (LANDSCAPE_WIDTH_PT, LANDSCAPE_HEIGHT_PT) if landscape else (PORTRAIT_WIDTH_PT, PORTRAIT_HEIGHT_PT)
-    )
-    scale = min(1.0, width / sheet_width_pt(ws, columns))
-    return sheet_height_pt(ws) * scale <= height
+def choose_page(ws: Worksheet, title_rows: tuple[int, int] | None = None) -> Page:
+    """The page a filled sheet prints best on: one page, in the orientation that shrinks it least, when that
+    keeps the text at ``MIN_SCALE`` or more; else as many pages as it needs, one wide, the header repeated."""
+    columns = ws.max_column
+    width, height = sheet_width_pt(ws, columns), sheet_height_pt(ws)
+    one_page = {
+        landscape: min(1.0, page_w / width, page_h / height) for landscape, (page_w, page_h) in _PAGES.items()
+    }
+    landscape = max(one_page, key=lambda k: (one_page[k], not k))  # portrait when both print at 100 %
+    if one_page[landscape] >= MIN_SCALE:
+        return Page(landscape=landscape, pages_tall=1)
+    return Page(landscape=needs_landscape(ws, columns), pages_tall=0, title_rows=title_rows)
 
 
 def sheet_height_pt(ws: Worksheet) -> float:
@@ -178,8 +189,8 @@ def line_height_pt(size: float) -> float:
 def cell_height_pt(cell: Cell, width_pt: float) -> float:
     """The height ``cell``'s text needs: its lines when it wraps, one line otherwise."""
     size = float(cell.font.sz or DEFAULT_FONT_SIZE)
-    text = _shown(cell)
-    wraps = bool(cell.alignment.wrap_text)
+    text = str(cell.value)
+    wraps = bool(cell.alignment.wrap_text) and isinstance(cell.value, str)  # a number never wraps
     lines = needed_lines(text, width_pt, size, bool(cell.font.b)) if wraps else text.count("\n") + 1
     return lines * line_height_pt(size) + CELL_PADDING_PT
 
@@ -218,14 +229,6 @@ def _merged_widths(ws: Worksheet) -> dict[tuple[int, int], float]:
         for m in ws.merged_cells.ranges
         if m.min_row == m.max_row
     }
-
-
-def _shown(cell: Cell) -> str:
-    """The text a cell shows, roughly: numbers are short, and formatted with their grouping."""
-    value = cell.value
-    if isinstance(value, int | float):
-        return f"{value:,.2f}"
-    return str(value)
 
 
 def name_fonts(ws: Worksheet) -> None:

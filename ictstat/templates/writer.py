@@ -29,7 +29,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ictstat import printing
-from ictstat.printing import Page
 from ictstat.reference import Commune, District
 from ictstat.templates.spec import SheetSpec, Template
 
@@ -111,13 +110,7 @@ def _make_printable(ws: Worksheet) -> None:
     """Named fonts, row heights for the wrapped text, and the page: one A4 page when the sheet fits on it."""
     printing.name_fonts(ws)
     printing.fit_row_heights(ws)
-    columns = ws.max_column
-    landscape = printing.needs_landscape(ws, columns)
-    header = _header_rows(ws)
-    tall = 1 if printing.fits_one_page(ws, columns, landscape) else 0
-    printing.setup_page(
-        ws, Page(landscape=landscape, pages_tall=tall, title_rows=header if not tall else None)
-    )
+    printing.setup_page(ws, printing.choose_page(ws, _header_rows(ws)))
 
 
 def _header_rows(ws: Worksheet) -> tuple[int, int] | None:
