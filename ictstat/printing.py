@@ -146,9 +146,10 @@ def column_width_pt(ws: Worksheet, column: int) -> float:
     """A column's width in points: its width in characters times the digit width of the workbook's font."""
     dimension = ws.column_dimensions.get(get_column_letter(column))
     width = dimension.width if dimension is not None and dimension.width else DEFAULT_COLUMN_WIDTH
-    default = cast(Any, ws.parent)._fonts[0]
-    digit_em = _DIGIT_EM.get(default.name or "", _OTHER_DIGIT_EM)
-    return float(width) * digit_em * float(default.sz or DEFAULT_FONT_SIZE)
+    fonts = cast(Any, ws.parent)._fonts  # the first is the default; a file from elsewhere may list none
+    name, size = (fonts[0].name, fonts[0].sz) if fonts else (None, None)
+    digit_em = _DIGIT_EM.get(name or "", _OTHER_DIGIT_EM)
+    return float(width) * digit_em * float(size or DEFAULT_FONT_SIZE)
 
 
 def text_width_em(text: str, bold: bool = False) -> float:

@@ -175,6 +175,7 @@ def _write_cover(
         value = ws.cell(r, 2, _cover_value(values.get(f.key)))
         locked = f.key in ("form_code", "template_version")
         _style(value, NORMAL, None if locked else INPUT_FILL)
+        value.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
         if not locked:
             value.protection = UNLOCKED
         if f.help:
