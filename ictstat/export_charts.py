@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import duckdb
 from openpyxl.chart import BarChart, PieChart, Reference
+from openpyxl.chart._chart import ChartBase
 from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.text import RichText
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
@@ -94,6 +98,7 @@ def subscribers_chart(ws: Worksheet, top: int, rows: list[tuple]) -> None:
     chart = _bar_chart(title, "col", "Thuê bao")
     chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=top + 1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
+    _name_fonts(chart)
     ws.add_chart(chart, _below(last))
 
 
@@ -118,6 +123,7 @@ def market_share_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) ->
     chart.dataLabels.showVal = chart.dataLabels.showCatName = chart.dataLabels.showSerName = False
     chart.dataLabels.showLegendKey = False
     chart.width, chart.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
+    _name_fonts(chart)
     ws.add_chart(chart, _below(last))
 
 
@@ -136,7 +142,37 @@ def district_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) -> Non
     chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=top + 1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
     chart.height = CHART_HEIGHT_CM + 2  # eleven districts need the room
+    _name_fonts(chart)
     ws.add_chart(chart, _below(last))
+
+
+def _name_fonts(chart: ChartBase) -> None:
+    """Times New Roman for the chart's title, axes, legend and labels, as for the cells around it."""
+    _set_title_font(chart.title, _text_properties(14, bold=True))
+    body = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=_text_properties(10)), endParaRPr=None)])
+    for axis in (getattr(chart, "x_axis", None), getattr(chart, "y_axis", None)):
+        if axis is not None:
+            axis.txPr = body
+            _set_title_font(axis.title, _text_properties(10, bold=True))
+    if chart.legend is not None:
+        chart.legend.txPr = body
+    labels = getattr(chart, "dataLabels", None)
+    if labels is not None:
+        labels.txPr = body
+
+
+def _set_title_font(title: Title | None, font: CharacterProperties) -> None:
+    if title is None or title.tx is None or title.tx.rich is None:
+        return
+    for paragraph in title.tx.rich.p:
+        paragraph.pPr = ParagraphProperties(defRPr=font)
+        for run in paragraph.r or []:
+            run.rPr = font
+
+
+def _text_properties(size: int, bold: bool = False) -> CharacterProperties:
+    font = Font(typeface=printing.FONT_NAME)
+    return CharacterProperties(latin=font, cs=font, sz=size * 100, b=bold)
 
 
 def _below(last_row: int) -> str:
