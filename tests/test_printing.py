@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -235,6 +236,37 @@ def test_every_written_cell_is_set_in_times_new_roman(workbooks):
         for ws in load_workbook(path).worksheets:
             named = {c.font.name for row in ws.iter_rows() for c in row if c.value is not None}
             assert named == {printing.FONT_NAME}, f"{name}: {ws.title}"
+
+
+def test_the_charts_name_their_font_too(workbooks):
+    with zipfile.ZipFile(workbooks["export"]) as zf:
+        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 4
+        for name in charts:
+            xml = zf.read(name).decode("utf-8")
+            assert f'typeface="{printing.FONT_NAME}"' in xml and "Calibri" not in xml, name
+
+
+def test_a_clerks_own_sheets_come_back_on_a4_unless_they_chose_a_paper(tmp_path):
+    """A workbook not made from a template: its unset sheet is fitted to A4, a sheet set for Letter stays so."""
+    wb = Workbook()
+    plain = wb.active
+    assert plain is not None
+    plain.title = "Số liệu"
+    for column in range(1, 15):
+        plain.cell(1, column, f"Cột {column}")
+        plain.column_dimensions[get_column_letter(column)].width = 14
+    letter = wb.create_sheet("In sẵn")
+    letter["A1"] = "Mẫu của đơn vị"
+    letter.page_setup.paperSize = letter.PAPERSIZE_LETTER
+    sent = tmp_path / "sent.xlsx"
+    wb.save(sent)
+    issue = {**ISSUES[0], "sheet": "Số liệu", "cell": "B2"}
+    copy = load_workbook(write_feedback_workbook(sent, "sent.xlsx", "S0000009", [issue], tmp_path / "fb"))
+    setup = copy["Số liệu"].page_setup
+    assert (int(setup.paperSize), setup.orientation, setup.fitToWidth) == (printing.A4, "landscape", 1)
+    assert int(copy["In sẵn"].page_setup.paperSize) == int(letter.PAPERSIZE_LETTER)
+    assert int(copy[ISSUES_TITLE].page_setup.paperSize) == printing.A4
 
 
 def test_no_wrapped_text_is_taller_than_its_row(workbooks):
