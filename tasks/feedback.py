@@ -334,7 +334,8 @@ def _issues_sheet(wb: Workbook, rows: Sequence[tuple[_Issue, str | None]], title
                   SEVERITY_VI.get(issue.severity, issue.severity), issue.message_vi, issue.message_en)  # fmt: skip
         for c, value in enumerate(values, start=1):
             cell = _put(ws, r, c, value)
-            cell.font, cell.alignment, cell.border = NORMAL, WRAP, BOX
+            cell.font, cell.border = NORMAL, BOX
+            cell.alignment = HEADER_ALIGNMENT if c == 1 else WRAP  # the number centred, as in the header
         ws.cell(r, 6).fill = WARNING_FILL if issue.severity == "warning" else ERROR_FILL
         if link is not None:
             target = ws.cell(r, 3 if issue.cell else 2)
