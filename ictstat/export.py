@@ -3,7 +3,7 @@
 Owned here: what each sheet of ``phu_luc_<year>.xlsx`` holds (the appendices PL2-PL6 as the report prints them,
 the charts, the reconciliation and the plan tracking) and the Parquet copy of every ``mart`` table and view.
 Cell-level writing (formula escape, number formats, styles, atomic save) is ``ictstat.xlsx``; the charts are
-``ictstat.export_charts``. Everything reads the warehouse read-only, so an export never blocks the nightly run.
+``ictstat.export_charts``; the page each sheet prints on is ``ictstat.printing``. Everything reads the warehouse read-only, so an export never blocks the nightly run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ictstat import export_charts, xlsx
+from ictstat import export_charts, printing, xlsx
 from ictstat.report import vn_number
 
 # The appendices in the report's order, with the sheet names a clerk looks for (at most 31 characters).
@@ -77,6 +77,7 @@ def export_appendix_workbook(warehouse: Path, year: int, out_dir: Path) -> Path:
             )
         lines = con.execute(_APPENDIX_LINES_SQL, [year]).fetchall()
         workbook = Workbook()
+        printing.use_document_font(workbook)
         workbook.remove(workbook.worksheets[0])  # the default "Sheet": sheets are added in the report's order
         for code, sheet_name in APPENDIX_SHEETS.items():
             rows = [line for line in lines if line[0] == code]
@@ -88,9 +89,19 @@ def export_appendix_workbook(warehouse: Path, year: int, out_dir: Path) -> Path:
             year,
         )
         write_targets_sheet(workbook.create_sheet(TARGETS_SHEET), con.execute(_TARGETS_SQL).fetchall())
+    for ws in workbook.worksheets:
+        if ws.title != export_charts.CHARTS_SHEET:  # laid out in blocks, one chart a page: its own setup
+            make_printable(ws)
     workbook.properties.title = f"Phụ lục báo cáo năm {year}"
     workbook.properties.creator = "ictstat"
     return xlsx.save_atomically(out_dir / f"phu_luc_{year}.xlsx", lambda tmp: workbook.save(tmp))
+
+
+def make_printable(ws: Worksheet) -> None:
+    """A4 fitted to the table's width; one page when it fits, else the header repeated on every page."""
+    printing.name_fonts(ws)
+    printing.fit_row_heights(ws)
+    printing.setup_page(ws, printing.choose_page(ws, (HEADER_ROW, HEADER_ROW)))
 
 
 def write_appendix_sheet(ws: Worksheet, lines: list[tuple], year: int) -> None:
@@ -104,25 +115,27 @@ def write_appendix_sheet(ws: Worksheet, lines: list[tuple], year: int) -> None:
         width=7,
     )
     header = ["STT", "Chỉ tiêu", "Đơn vị tính", f"Năm {year - 1}", f"Năm {year}", "So sánh (%)", "Ghi chú"]
-    xlsx.write_header(ws, HEADER_ROW, header, widths=[7, 58, 14, 15, 15, 12, 16])
+    xlsx.write_header(ws, HEADER_ROW, header, widths=[6, 44, 12, 12, 12, 10, 12])
     if not lines:
-        xlsx.write_text(ws, HEADER_ROW + 1, 2, f"Không có số liệu năm {year}")
-        return
-    for row, (_, _, line_no, label, indicator, unit, previous, value, change, qualifier) in enumerate(
+        xlsx.write_text(ws, HEADER_ROW + 1, 2, f"Không có số liệu năm {year}").font = xlsx.NOTE
+    last = HEADER_ROW + 1
+    for last, (_, _, line_no, label, indicator, unit, previous, value, change, qualifier) in enumerate(
         lines, start=HEADER_ROW + 1
     ):
         if indicator is None:  # a section heading (I, II, ...): bold, no figures
-            xlsx.write_record(ws, row, [line_no, label, None, None, None, None, None], bold=True)
+            xlsx.write_record(ws, last, [line_no, label, None, None, None, None, None], bold=True)
             continue
         word = QUALIFIER_WORDS.get(qualifier or "")
         note = f"{word} {vn_number(value)}" if word and value is not None else None
+        # each figure with the decimals the report prints it with (221,19 beside 226,5), fixed in the cell
         xlsx.write_record(
             ws,
-            row,
+            last,
             [line_no, label, unit, previous, value, change, note],
             formats=[None, None, None, None, None, xlsx.PERCENT_CHANGE, None],
         )
-        xlsx.cell_at(ws, row, 1).alignment = xlsx.CENTER
+        xlsx.cell_at(ws, last, 1).alignment = xlsx.CENTER
+    printing.write_signatures(ws, last + 2, (1, 3), (4, 7))
 
 
 def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) -> None:
@@ -135,9 +148,11 @@ def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) ->
         width=8,
     )
     header = ["Mã quy tắc", "Kỳ", "Kết quả", "Vế trái", "Vế phải", "Chênh lệch", "Quy tắc", "Diễn giải"]
-    xlsx.write_header(ws, HEADER_ROW, header, widths=[22, 8, 11, 14, 14, 12, 60, 50])
-    formats = [None, None, None, None, None, xlsx.SMALL_DIFFERENCE, None, None]
+    # narrow enough to print on A4 landscape at 80 %: the rule and its explanation wrap
+    xlsx.write_header(ws, HEADER_ROW, header, widths=[22, 6, 9, 12, 12, 10, 42, 38])
     for row, check in enumerate(checks, start=HEADER_ROW + 1):
+        sides = xlsx.row_format(check[3:5])  # both sides of a rule with the same decimals
+        formats = [None, None, None, sides, sides, xlsx.SMALL_DIFFERENCE, None, None]
         cells = xlsx.write_record(ws, row, list(check), formats=formats)
         _shade_status(cells[2])
 
@@ -155,10 +170,11 @@ def write_targets_sheet(ws: Worksheet, targets: list[tuple]) -> None:
         "Mã mục tiêu", "Năm mục tiêu", "So sánh", "Mục tiêu", "Đơn vị", "Nội dung", "Chỉ tiêu đo",
         "Năm thực tế", "Thực tế", "Chênh lệch", "Trạng thái", "Ghi chú đo lường",
     ]  # fmt: skip
-    widths = [30, 9, 8, 10, 12, 45, 26, 9, 11, 11, 11, 50]
+    widths = [24, 7, 6, 9, 10, 34, 20, 7, 9, 9, 10, 36]  # A4 landscape at 70 %: the long texts wrap
     xlsx.write_header(ws, HEADER_ROW, header, widths=widths)
-    formats = [None, xlsx.YEAR, None, None, None, None, None, xlsx.YEAR, None, None, None, None]
     for row, target in enumerate(targets, start=HEADER_ROW + 1):
+        figures = xlsx.row_format([target[3], target[8], target[9]])  # target, actual and gap alike
+        formats = [None, xlsx.YEAR, None, figures, None, None, None, xlsx.YEAR, figures, figures, None, None]
         cells = xlsx.write_record(ws, row, list(target), formats=formats)
         _shade_status(cells[10])
 

@@ -3,20 +3,32 @@
 Owned here: which figures are better seen than read (subscribers over the years, the carriers' shares of
 mobile subscribers, district breakdowns of appendix lines) and how each chart is laid out. Each chart reads
 its data from cells of the same sheet, so the numbers behind a chart are one glance away and can be checked.
+The sheet prints one block per A4 page (portrait): the table, the chart below it across the page's width, and a
+page break before the next block.
 """
 
 from __future__ import annotations
 
 import duckdb
 from openpyxl.chart import BarChart, PieChart, Reference
+from openpyxl.chart._chart import ChartBase
 from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.text import RichText
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ictstat import xlsx
+from ictstat import printing, xlsx
+from ictstat.printing import Page
 
 CHARTS_SHEET = "Biểu đồ"
-BLOCK_ROWS = 22  # rows between two chart blocks: a 7.5 cm chart covers about 15 rows
-CHART_COLUMN = "F"  # charts sit right of their tables (columns A-D)
+BLOCK_ROWS = (
+    40  # rows from one block to the next: a title, up to 13 table rows, a 12 cm chart (about 24 rows)
+)
+COLUMN_WIDTHS = (34, 18, 18, 18)  # columns A-D: 528 pt in Times New Roman 12, as wide as a chart
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 18, 11  # a chart across an A4 page inside its margins
 
 SUBSCRIBER_SERIES = {
     "TEL_SUBS_FIXED": "Điện thoại cố định",
@@ -48,7 +60,7 @@ WHERE nam = ? AND indicator_code = ? ORDER BY ma_huyen
 
 def write_charts_sheet(ws: Worksheet, con: duckdb.DuckDBPyConnection, year: int) -> None:
     """Each chart in its own block of rows: a titled table in columns A-D, the chart to its right."""
-    for width, column in zip((30, 16, 16, 16), "ABCD", strict=True):
+    for width, column in zip(COLUMN_WIDTHS, "ABCD", strict=True):
         ws.column_dimensions[column].width = width
     subscribers = con.execute(_SUBSCRIBERS_SQL, list(SUBSCRIBER_SERIES)).fetchall()
     subscribers_chart(ws, 1, subscribers)
@@ -57,6 +69,18 @@ def write_charts_sheet(ws: Worksheet, con: duckdb.DuckDBPyConnection, year: int)
     for i, indicator in enumerate(DISTRICT_CHARTS, start=2):
         rows = con.execute(_DISTRICTS_SQL, [year, indicator]).fetchall()
         district_chart(ws, 1 + i * BLOCK_ROWS, rows, year)
+    print_one_block_a_page(ws)
+
+
+def print_one_block_a_page(ws: Worksheet) -> None:
+    """Portrait A4, a page break before every block after the first, the print area over tables and charts."""
+    printing.name_fonts(ws)
+    printing.fit_row_heights(ws)
+    last_block = (ws.max_row - 1) // BLOCK_ROWS
+    for block in range(1, last_block + 1):
+        ws.row_breaks.append(Break(id=block * BLOCK_ROWS))  # the break falls below this row
+    printing.setup_page(ws, Page(landscape=False, pages_tall=0))
+    ws.print_area = f"A1:{get_column_letter(len(COLUMN_WIDTHS))}{(last_block + 1) * BLOCK_ROWS}"
 
 
 def subscribers_chart(ws: Worksheet, top: int, rows: list[tuple]) -> None:
@@ -74,7 +98,8 @@ def subscribers_chart(ws: Worksheet, top: int, rows: list[tuple]) -> None:
     chart = _bar_chart(title, "col", "Thuê bao")
     chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=top + 1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
-    ws.add_chart(chart, f"{CHART_COLUMN}{top}")
+    _name_fonts(chart)
+    ws.add_chart(chart, _below(last))
 
 
 def market_share_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) -> None:
@@ -94,8 +119,12 @@ def market_share_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) ->
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
     chart.dataLabels = DataLabelList()
     chart.dataLabels.showPercent = True
-    chart.width, chart.height = 16, 7.5
-    ws.add_chart(chart, f"{CHART_COLUMN}{top}")
+    # only the share: a label repeating the carrier and its count overprints its neighbours
+    chart.dataLabels.showVal = chart.dataLabels.showCatName = chart.dataLabels.showSerName = False
+    chart.dataLabels.showLegendKey = False
+    chart.width, chart.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
+    _name_fonts(chart)
+    ws.add_chart(chart, _below(last))
 
 
 def district_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) -> None:
@@ -112,8 +141,43 @@ def district_chart(ws: Worksheet, top: int, rows: list[tuple], year: int) -> Non
     chart = _bar_chart(title, "bar", unit)
     chart.add_data(Reference(ws, min_col=2, max_col=3, min_row=top + 1, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
-    chart.height = 10  # eleven districts need the room
-    ws.add_chart(chart, f"{CHART_COLUMN}{top}")
+    chart.height = CHART_HEIGHT_CM + 2  # eleven districts need the room
+    _name_fonts(chart)
+    ws.add_chart(chart, _below(last))
+
+
+def _name_fonts(chart: ChartBase) -> None:
+    """Times New Roman for the chart's title, axes, legend and labels, as for the cells around it."""
+    _set_title_font(chart.title, _text_properties(14, bold=True))
+    body = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=_text_properties(10)), endParaRPr=None)])
+    for axis in (getattr(chart, "x_axis", None), getattr(chart, "y_axis", None)):
+        if axis is not None:
+            axis.txPr = body
+            _set_title_font(axis.title, _text_properties(10, bold=True))
+    if chart.legend is not None:
+        chart.legend.txPr = body
+    labels = getattr(chart, "dataLabels", None)
+    if labels is not None:
+        labels.txPr = body
+
+
+def _set_title_font(title: Title | None, font: CharacterProperties) -> None:
+    if title is None or title.tx is None or title.tx.rich is None:
+        return
+    for paragraph in title.tx.rich.p:
+        paragraph.pPr = ParagraphProperties(defRPr=font)
+        for run in paragraph.r or []:
+            run.rPr = font
+
+
+def _text_properties(size: int, bold: bool = False) -> CharacterProperties:
+    font = Font(typeface=printing.FONT_NAME)
+    return CharacterProperties(latin=font, cs=font, sz=size * 100, b=bold)
+
+
+def _below(last_row: int) -> str:
+    """Where a chart goes: column A, one row below its table."""
+    return f"A{last_row + 2}"
 
 
 def _block_title(ws: Worksheet, top: int, title: str, has_data: bool) -> bool:
@@ -132,5 +196,5 @@ def _bar_chart(title: str, direction: str, axis_title: str) -> BarChart:
     # openpyxl 3.1 marks axes as deleted unless told otherwise, and recent Excel then hides them.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.width, chart.height = 16, 7.5
+    chart.width, chart.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
     return chart

@@ -1,7 +1,8 @@
 """Cell-level writing for the analysts' workbooks: text that never becomes a formula, numbers that stay numbers.
 
 Owned here: the formula escape, the number formats, the styles of a Vietnamese government table (bold bordered
-header, bordered body, bold section headings) and the atomic save. ``ictstat.export`` decides what goes where.
+header, bordered body, bold section headings, Times New Roman throughout) and the atomic save.
+``ictstat.export`` decides what goes where; ``ictstat.printing`` how each sheet comes out of a printer.
 
 **Formula escape.** Text from the warehouse (labels, rule expressions, notes) comes, in the end, from files
 people send in. Text that starts with ``=``, ``+``, ``-`` or ``@`` (and tab or carriage return, the other
@@ -27,8 +28,9 @@ from pathlib import Path
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
+
+from ictstat.printing import FONT_NAME
 
 FORMULA_OPENERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,9 +41,10 @@ PERCENT_CHANGE = "#,##0.0"  # "So sánh (%)" as the report prints it: 10,1
 SMALL_DIFFERENCE = "#,##0.00##"  # a reconciliation difference of 0,0025 must not read as 0
 YEAR = "0"  # 2020, never 2.020
 
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=13)
-NOTE = Font(italic=True, size=10)
+BOLD = Font(name=FONT_NAME, bold=True, size=12)
+BODY = Font(name=FONT_NAME, size=12)
+TITLE = Font(name=FONT_NAME, bold=True, size=14)
+NOTE = Font(name=FONT_NAME, italic=True, size=11)
 _THIN = Side(style="thin")
 BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
@@ -111,14 +114,13 @@ def write_value(ws: Worksheet, row: int, column: int, value: Value, number_forma
 
 
 def write_title(ws: Worksheet, title: str, note: str, width: int) -> None:
-    """Row 1 the title, row 2 the unit and notes line, both across the table's width."""
+    """Row 1 the title, row 2 the unit and notes line, both across the table's width (their heights are set
+    with the rest of the sheet's, from their text, by ``printing.fit_row_heights``)."""
     write_text(ws, 1, 1, title).font = TITLE
     write_text(ws, 2, 1, note).font = NOTE
     for row in (1, 2):
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
-        cell_at(ws, row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
-    ws.row_dimensions[1].height = 33
-    ws.row_dimensions[2].height = 27
+        cell_at(ws, row, 1).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def write_header_cells(ws: Worksheet, row: int, labels: Sequence[str]) -> list[Cell]:
@@ -130,15 +132,11 @@ def write_header_cells(ws: Worksheet, row: int, labels: Sequence[str]) -> list[C
 
 
 def write_header(ws: Worksheet, row: int, labels: Sequence[str], widths: Sequence[float]) -> None:
-    """The header of a sheet's table: it stays in view when scrolling and prints on every page."""
+    """The header of a sheet's table: it stays in view when scrolling (``printing.setup_page`` repeats it on
+    every printed page)."""
     for cell, width in zip(write_header_cells(ws, row, labels), widths, strict=True):
         ws.column_dimensions[cell.column_letter].width = width
     ws.freeze_panes = f"A{row + 1}"
-    ws.print_title_rows = f"{row}:{row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
 def write_record(
@@ -158,9 +156,18 @@ def write_record(
         cell.border = BOX
         if cell.alignment.horizontal is None:
             cell.alignment = WRAP
-        if bold:
-            cell.font = BOLD
+        cell.font = BOLD if bold else BODY
     return cells
+
+
+def row_format(values: Sequence[float | None]) -> str:
+    """One format for the figures of a row, the finest any of them needs: 1.504,09 beside 1.656,00, so the
+    decimal marks of a printed row line up."""
+    formats = [number_format_for(v) for v in values if v is not None]
+    for fmt in (TWO_DECIMALS, ONE_DECIMAL):
+        if fmt in formats:
+            return fmt
+    return INTEGER
 
 
 def save_atomically(target: Path, write: Callable[[Path], object]) -> Path:

@@ -5,7 +5,8 @@ never touched), each cell named by an issue filled red (error) or yellow (warnin
 Vietnamese and English, and a first sheet "Lỗi cần sửa" listing every issue with a link to its cell.
 .xlsx/.xlsm are copied with openpyxl (saved as .xlsx, macros dropped); .xls, .ods and .xlsb, which openpyxl
 cannot open, are rebuilt from the values calamine reads. A file that cannot be opened at all gets a workbook
-holding only the list. Everything taken from the submission (values, names) is untrusted: it is written as
+holding only the list. The list prints on A4 in landscape, its wrapped guidance with room to show, and a copied
+sheet without a page setup of its own is fitted to A4 too (``ictstat.printing``). Everything taken from the submission (values, names) is untrusted: it is written as
 text, never as a formula, and the original file name never reaches a path unsanitised.
 """
 
@@ -27,13 +28,15 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import column_index_from_string, quote_sheetname
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
+from ictstat import printing
+from ictstat.printing import Page
 from ictstat.xlsx import needs_escape
 from tasks.read import Limits, ReadError, scan_workbook, sniff_format
 
@@ -60,10 +63,17 @@ MAX_STEM_BYTES = 100  # the name stays well under the 255-byte file-name limit w
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 _NOT_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*]')
 _NOT_IN_SHEET_TITLES = re.compile(r"[\\*?:/\[\]]")
-TITLE = Font(bold=True, size=14)
-BOLD = Font(bold=True)
-LINK = Font(color="0563C1", underline="single")
+TITLE = Font(name=printing.FONT_NAME, bold=True, size=14)
+BOLD = Font(name=printing.FONT_NAME, bold=True, size=12)
+NORMAL = Font(name=printing.FONT_NAME, size=12)
+LINK = Font(name=printing.FONT_NAME, size=12, color="0563C1", underline="single")
 WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, horizontal="center", vertical="center")
+_THIN = Side(style="thin")
+BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+HEADER_FILL = PatternFill(fill_type="solid", fgColor="DDEBF7")
+# Widths of the list's columns (STT ... Guidance): the two guidance columns wrap, so the list fits A4 landscape.
+WIDTHS = (6, 18, 8, 22, 14, 10, 45, 45)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ def write_feedback_workbook(
                 "feedback copy of %s failed; writing the issue list only", submission_id, exc_info=True
             )
     wb = Workbook()
+    printing.use_document_font(wb)
     wb.remove(wb.worksheets[0])
     _issues_sheet(wb, [(r, None) for r in rows], title, copied=False)
     _save_atomic(wb, path)
@@ -231,6 +242,7 @@ def _prepare_copy(wb: Workbook) -> None:
         wb.remove(wb[ISSUES_TITLE])
     wb.security = None  # workbook structure protection would block the inserted sheet
     for ws in wb.worksheets:
+        _fit_to_a4(ws)
         ws.protection.sheet = False
         ws.sheet_view.tabSelected = False  # several selected tabs open as a group in Excel
         for cell in list(ws._cells.values()):  # only existing cells; iter_rows would create the whole grid
@@ -238,6 +250,14 @@ def _prepare_copy(wb: Workbook) -> None:
                 cell.comment = None
                 if cell.fill.fgColor.rgb in _OUR_COLOURS:  # the clerk's original fill is not known: none
                     cell.fill = PatternFill()
+
+
+def _fit_to_a4(ws: Worksheet) -> None:
+    """A sheet the clerk gave no paper size prints on A4, one page wide; a sheet set up by its sender keeps it."""
+    if ws.page_setup.paperSize is not None:
+        return
+    landscape = printing.needs_landscape(ws, ws.max_column)
+    printing.setup_page(ws, Page(landscape=landscape, pages_tall=0))
 
 
 def _mark(sheets: Mapping[str, Worksheet], rows: Sequence[_Issue]) -> list[str | None]:
@@ -293,31 +313,37 @@ def _cell(ws: Worksheet, row: int, column: int) -> Cell:
 def _issues_sheet(wb: Workbook, rows: Sequence[tuple[_Issue, str | None]], title: str, copied: bool) -> None:
     """The first sheet: title, what to do, one row per issue with a link to its cell (None: no link)."""
     ws = wb.create_sheet(ISSUES_TITLE, 0)
-    _put(ws, 1, 1, title).font = TITLE
+    for letter, width in zip("ABCDEFGH", WIDTHS, strict=True):
+        ws.column_dimensions[letter].width = width
     if copied:
         vi = "Sửa các ô được tô màu rồi gửi lại toàn bộ tệp. Ô đỏ: lỗi (tệp bị từ chối); ô vàng: cảnh báo."
         en = "Fix the highlighted cells and resend the whole file. Red: error (file rejected); yellow: warning."
     else:
         vi = "Không mở được tệp đã gửi. Sửa theo hướng dẫn dưới đây rồi gửi lại toàn bộ tệp."
         en = "The file sent could not be opened. Follow the guidance below and resend the whole file."
-    _put(ws, 2, 1, vi).font = BOLD
-    _put(ws, 3, 1, en)
+    for row, text, font in ((1, title, TITLE), (2, vi, BOLD), (3, en, NORMAL)):
+        cell = _put(ws, row, 1, text)
+        cell.font, cell.alignment = font, Alignment(wrap_text=True, vertical="center")
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(HEADERS))
     for c, header in enumerate(HEADERS, start=1):
-        _put(ws, HEADER_ROW, c, header).font = BOLD
+        cell = _put(ws, HEADER_ROW, c, header)
+        cell.font, cell.alignment, cell.border, cell.fill = BOLD, HEADER_ALIGNMENT, BOX, HEADER_FILL
     for n, (issue, link) in enumerate(rows, start=1):
         r = HEADER_ROW + n
         values = (n, issue.sheet, issue.cell, issue.column, issue.value,
                   SEVERITY_VI.get(issue.severity, issue.severity), issue.message_vi, issue.message_en)  # fmt: skip
         for c, value in enumerate(values, start=1):
-            _put(ws, r, c, value).alignment = WRAP
+            cell = _put(ws, r, c, value)
+            cell.font, cell.border = NORMAL, BOX
+            cell.alignment = HEADER_ALIGNMENT if c == 1 else WRAP  # the number centred, as in the header
         ws.cell(r, 6).fill = WARNING_FILL if issue.severity == "warning" else ERROR_FILL
         if link is not None:
             target = ws.cell(r, 3 if issue.cell else 2)
             # location= makes an internal link (no relationship, nothing leaves the workbook)
             target.hyperlink = Hyperlink(ref=target.coordinate, location=link, display=str(target.value))
             target.font = LINK
-    for letter, width in zip("ABCDEFGH", (6, 22, 8, 28, 20, 10, 60, 60), strict=True):
-        ws.column_dimensions[letter].width = width
+    printing.fit_row_heights(ws)
+    printing.setup_page(ws, Page(landscape=True, pages_tall=0, title_rows=(HEADER_ROW, HEADER_ROW)))
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
     ws.auto_filter.ref = f"A{HEADER_ROW}:H{HEADER_ROW + max(len(rows), 1)}"
     ws.sheet_view.tabSelected = True

@@ -4,6 +4,9 @@ The blank form has its labels locked (sheet protection without a password, so a 
 unlock it), input cells unlocked and checked by Excel data validation, and the total row as a formula.
 A filled form writes numbers where the clerk would type them and the total row as a plain number, as a
 workbook saved by Excel holds the total's cached value.
+
+Every sheet prints as the clerk signs and stamps it (``ictstat.printing``): A4, each sheet on one page when it
+fits (title, table and signature block together), wrapped text with room to show, Times New Roman throughout.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ictstat import printing
 from ictstat.reference import Commune, District
 from ictstat.templates.spec import SheetSpec, Template
 
@@ -32,14 +36,17 @@ THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 INPUT_FILL = PatternFill("solid", fgColor="FFFFF0")
-BOLD = Font(name="Times New Roman", bold=True, size=12)
-NORMAL = Font(name="Times New Roman", size=12)
-TITLE = Font(name="Times New Roman", bold=True, size=14)
+BOLD = Font(name=printing.FONT_NAME, bold=True, size=12)
+NORMAL = Font(name=printing.FONT_NAME, size=12)
+TITLE = Font(name=printing.FONT_NAME, bold=True, size=14)
+ITALIC = Font(name=printing.FONT_NAME, italic=True, size=11)
 UNLOCKED = Protection(locked=False)
+CENTERED = Alignment(horizontal="center", vertical="center", wrap_text=True)
 DISTRICT_TABLE_HEADER_ROW = 5
 INDICATOR_LIST_HEADER_ROW = 4
 TOTAL_LABEL = "Tổng cộng"
-SIGNATURES = ("Người lập biểu", "Thủ trưởng đơn vị")
+SIGNATURES = printing.SIGNATURE_TITLES
+COVER_WIDTH = 3  # columns the cover's lines are centred over
 
 
 @dataclass
@@ -70,6 +77,7 @@ def write_form(
     carry that time instead of the clock's (demo data written twice has the same sha256).
     """
     wb = Workbook()
+    printing.use_document_font(wb)
     cover = wb.active
     assert cover is not None
     cover.title = template.cover_sheet
@@ -86,6 +94,8 @@ def write_form(
             _write_unit_table(ws, spec, rows, values, data is None, ("Mã xã", "Xã/phường/thị trấn"))
         else:
             _write_indicator_list(ws, spec, data)
+    for ws in wb.worksheets:
+        _make_printable(ws)
     path.parent.mkdir(parents=True, exist_ok=True)
     if timestamp is None:
         wb.save(path)
@@ -94,6 +104,22 @@ def write_form(
         # the file looks saved when its clerk saved it: report tracking reads lateness from it
         os.utime(path, (timestamp.timestamp(), timestamp.timestamp()))
     return path
+
+
+def _make_printable(ws: Worksheet) -> None:
+    """Named fonts, row heights for the wrapped text, and the page: one A4 page when the sheet fits on it."""
+    printing.name_fonts(ws)
+    printing.fit_row_heights(ws)
+    printing.setup_page(ws, printing.choose_page(ws, _header_rows(ws)))
+
+
+def _header_rows(ws: Worksheet) -> tuple[int, int] | None:
+    """The rows a long table repeats on every printed page: its header (and the units row below it)."""
+    if ws.cell(DISTRICT_TABLE_HEADER_ROW, 1).value == "STT":
+        return DISTRICT_TABLE_HEADER_ROW, DISTRICT_TABLE_HEADER_ROW + 1
+    if ws.cell(INDICATOR_LIST_HEADER_ROW, 1).value == "STT":
+        return INDICATOR_LIST_HEADER_ROW, INDICATOR_LIST_HEADER_ROW
+    return None
 
 
 def save_reproducibly(wb: Workbook, path: Path, timestamp: datetime) -> None:
@@ -133,12 +159,11 @@ def _write_cover(
     ws["A4"] = template.title
     ws["A5"] = "Kính gửi: Sở Thông tin và Truyền thông"
     ws["A6"] = template.deadline_note
-    italic = Font(name="Times New Roman", italic=True, size=11)
-    for ref, font in (("A1", BOLD), ("A2", BOLD), ("A4", TITLE), ("A5", NORMAL), ("A6", italic)):
+    for ref, font in (("A1", BOLD), ("A2", BOLD), ("A4", TITLE), ("A5", NORMAL), ("A6", ITALIC)):
         ws[ref].font = font
     for row in (1, 2, 4, 5, 6):
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
-        ws.cell(row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=COVER_WIDTH)
+        ws.cell(row, 1).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     values = dict(data.cover) if data else {}
     values.setdefault("form_code", template.form_code)
     values.setdefault("template_version", template.version)
@@ -150,6 +175,7 @@ def _write_cover(
         value = ws.cell(r, 2, _cover_value(values.get(f.key)))
         locked = f.key in ("form_code", "template_version")
         _style(value, NORMAL, None if locked else INPUT_FILL)
+        value.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
         if not locked:
             value.protection = UNLOCKED
         if f.help:
@@ -166,6 +192,7 @@ def _write_cover(
         dv.add(ws.cell(row, 2))
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 42
+    ws.column_dimensions["C"].width = 12
     ws.protection.sheet = True
 
 
@@ -195,9 +222,9 @@ def _title(ws: Worksheet, spec: SheetSpec, width: int) -> None:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     ws.cell(1, 1).alignment = Alignment(horizontal="center", wrap_text=True)
     if spec.note:
-        ws.cell(2, 1, spec.note).font = Font(name="Times New Roman", italic=True, size=11)
+        ws.cell(2, 1, spec.note).font = ITALIC
         ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-        ws.cell(2, 1).alignment = Alignment(horizontal="center")
+        ws.cell(2, 1).alignment = Alignment(horizontal="center", wrap_text=True)
 
 
 @dataclass(frozen=True)
@@ -223,15 +250,14 @@ def _write_unit_table(
         ws.cell(hr, c).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     units_row = ["", "", "", *[f"({m.unit_vi})" for m in spec.measures]]
     for c, text in enumerate(units_row, start=1):
-        _style(
-            ws.cell(hr + 1, c, text or None), Font(name="Times New Roman", italic=True, size=11), HEADER_FILL
-        )
-        ws.cell(hr + 1, c).alignment = Alignment(horizontal="center")
+        _style(ws.cell(hr + 1, c, text or None), ITALIC, HEADER_FILL)
+        ws.cell(hr + 1, c).alignment = Alignment(horizontal="center", wrap_text=True)
     validations = {m.key: _number_validation(ws, m.kind, m.max_value) for m in spec.measures}
     first = hr + 2
     for i, u in enumerate(units):
         r = first + i
         _style(ws.cell(r, 1, i + 1))
+        ws.cell(r, 1).alignment = CENTERED
         for column, text in ((2, u.code), (3, u.name)):
             label = ws.cell(r, column, text or None)
             _style(label, NORMAL, None if text else INPUT_FILL)
@@ -259,7 +285,8 @@ def _write_unit_table(
         cell = ws.cell(total_row, 4 + j, total)
         _style(cell, BOLD)
         cell.number_format = "#,##0" if m.kind == "int" else "#,##0.0##"
-    _signatures(ws, total_row + 2, len(headers))
+    width = len(headers)
+    printing.write_signatures(ws, total_row + 2, (2, 3), (max(4, width - 2), width))
     ws.column_dimensions["A"].width = 6
     ws.column_dimensions["B"].width = 10
     ws.column_dimensions["C"].width = 26
@@ -280,6 +307,7 @@ def _write_indicator_list(ws: Worksheet, spec: SheetSpec, data: FormData | None)
     for i, m in enumerate(spec.measures):
         r = hr + 1 + i
         _style(ws.cell(r, 1, i + 1))
+        ws.cell(r, 1).alignment = CENTERED
         _style(ws.cell(r, 2, m.label))
         _style(ws.cell(r, 3, m.unit_vi))
         cell = ws.cell(r, 4, values.get(m.key))
@@ -287,18 +315,9 @@ def _write_indicator_list(ws: Worksheet, spec: SheetSpec, data: FormData | None)
         cell.protection = UNLOCKED
         cell.number_format = "#,##0" if m.kind == "int" else "#,##0.0##"
         _number_validation(ws, m.kind, m.max_value).add(cell)
-    _signatures(ws, hr + len(spec.measures) + 2, len(headers))
+    printing.write_signatures(ws, hr + len(spec.measures) + 2, (1, 2), (3, 4))
     ws.column_dimensions["A"].width = 6
     ws.column_dimensions["B"].width = 52
     ws.column_dimensions["C"].width = 14
     ws.column_dimensions["D"].width = 20
     ws.protection.sheet = True
-
-
-def _signatures(ws: Worksheet, row: int, width: int) -> None:
-    ws.cell(row, 2, SIGNATURES[0]).font = BOLD
-    ws.cell(row, max(width - 1, 3), SIGNATURES[1]).font = BOLD
-    ws.cell(row + 1, 2, "(Ký, ghi rõ họ tên)").font = Font(name="Times New Roman", italic=True, size=11)
-    ws.cell(row + 1, max(width - 1, 3), "(Ký tên, đóng dấu)").font = Font(
-        name="Times New Roman", italic=True, size=11
-    )
