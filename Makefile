@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo check test lint format typecheck run templates serve bench reliability clean
+.PHONY: demo check test system-deps lint format typecheck run templates serve bench reliability clean
 
 $(UV):
 	python3 -m venv .tools
@@ -23,7 +23,15 @@ check: .venv/.synced  ## the edit-test loop: lint, type-check and the unit tests
 	.venv/bin/mypy
 	.venv/bin/pytest -m "not full"
 
-test: .venv/.synced  ## lint, type-check and run the tests (what CI runs)
+# tests/test_printing.py prints the workbooks through LibreOffice (headless) and reads the PDFs with poppler;
+# Liberation Serif stands in for Times New Roman. Installed only when missing, and only where apt-get exists.
+system-deps:
+	@command -v soffice >/dev/null || ! command -v apt-get >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo apt-get install -y -qq libreoffice-calc poppler-utils fonts-liberation >/dev/null; }
+
+test: .venv/.synced system-deps  ## lint, type-check and run the tests (what CI runs)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
