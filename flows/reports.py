@@ -31,6 +31,8 @@ class RunSummary:
     feedback_dir: str = ""
     feedback_written: int = 0
     status: str = "published"
+    deferred: int = 0  # held by intake this run (vanished, unreadable, still growing, not a file): retried
+    quarantined: int = 0  # withdrawn from the build by an operator or after crashing their parse
 
 
 def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
@@ -46,6 +48,8 @@ def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
         f"| rejected | {summary.rejected} |",
         f"| duplicates | {summary.duplicates} |",
         f"| superseded by a newer file | {summary.superseded} |",
+        f"| deferred (retried next run) | {summary.deferred} |",
+        f"| quarantined | {summary.quarantined} |",
         "",
         f"Warehouse: `{summary.warehouse}`",
         f"Feedback workbooks for clerks: `{summary.feedback_dir}` ({summary.feedback_written} written this run)",
@@ -112,6 +116,8 @@ def publish_unchanged_artifacts(
             f"| superseded by a newer file | {summary.superseded} |",
             f"| rejected | {summary.rejected} |",
             f"| duplicates | {summary.duplicates} |",
+            f"| deferred (retried next run) | {summary.deferred} |",
+            f"| quarantined | {summary.quarantined} |",
         ]
     )
     create_markdown_artifact(key="ictstat-run-report", markdown=markdown,

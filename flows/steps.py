@@ -11,6 +11,7 @@ import sys
 import types
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,9 +37,28 @@ from tasks.intake import Sighting
 
 
 @task(name="intake", cache_policy=NONE)
-def intake_inbox(settings: Settings) -> tuple[list[Sighting], list[Sighting]]:
-    """Archive and record every new file of the inbox."""
-    return intake.intake(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
+def intake_inbox(settings: Settings) -> intake.IntakeResult:
+    """Archive and record every new file of the inbox; what cannot be taken in now is held (deferred)."""
+    return intake.take_in(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
+
+
+def quarantined_now(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The files (sha256) kept out of this run's parsing and build: see :func:`tasks.ledger.quarantined`."""
+    fingerprint = submissions.parser_fingerprint(settings.province_code)
+    return ledger.quarantined(settings.ledger_dir, fingerprint)
+
+
+def quarantine_crash(settings: Settings, s: Sighting, what: str, fingerprint: str) -> None:
+    """Withdraw a file whose parse crashed, for this parser version (a new version tries it again)."""
+    ledger.record_quarantine(
+        settings.ledger_dir,
+        {"action": "quarantine", "sha256": s.sha256, "submission_id": s.submission_id,
+         "by": "ictstat (tự động / automatic)", "at": datetime.now(UTC).isoformat(timespec="seconds"),
+         "reason": f"parse crashed / bộ đọc gặp lỗi: {what}", "fingerprint": fingerprint},
+    )  # fmt: skip
+    get_run_logger().error(
+        "quarantined %s (%s): its parse crashed: %s", s.submission_id, s.relative_path, what
+    )
 
 
 CHUNK = 100  # files per parse task: few tasks (a task run costs 5-20 ms), each worth a process's start
@@ -71,7 +91,9 @@ def plan_parsing(
     cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
     cache.prune_if_code_changed()  # parses of earlier parser code are never read again
     cache.compact()  # once a backfill's reparse has replaced most of the log
-    return submissions.split_cached(sightings, cache, reparse, settings.archive)
+    held = ledger.quarantined(settings.ledger_dir, cache.fingerprint)
+    free = [s for s in sightings if s.sha256 not in held]  # a quarantined file is never parsed
+    return submissions.split_cached(free, cache, reparse, settings.archive)
 
 
 @task(name="read and parse", cache_policy=NONE)
@@ -88,6 +110,7 @@ class ParseSink:
     and let go, so that a run holds a batch of parses at a time, never the whole inbox's."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
         # every province's districts: files name their own province on the cover (one deployment, many)
         self.codes = [d.code for d in reference.all_districts()]
@@ -96,6 +119,9 @@ class ParseSink:
 
     def add(self, chunk: Sequence[Sighting], results: Sequence[dict[str, Any]]) -> None:
         for s, result in zip(chunk, results, strict=True):
+            if "crash" in result:  # not cached: quarantined for this parser version instead
+                quarantine_crash(self.settings, s, result["crash"], self.cache.fingerprint)
+                continue
             self.pending[s.sha256] = result
         if len(self.pending) >= VALIDATE_BATCH:
             self.flush()
@@ -124,15 +150,54 @@ def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_ke
             progress(n, settings)
     else:
         # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
-            with workers_without_main():  # the workers start while the chunks are submitted
-                results = pool.map(job, chunks)
-            for n, (chunk, parsed) in enumerate(zip(chunks, results, strict=True), start=1):
-                sink.add(chunk, parsed)
-                progress(n, settings)
+        done = parse_in_pool(job, chunks, settings.workers, sink, lambda n: progress(n, settings))
+        for chunk in chunks[done:]:  # a worker died: find the file that kills it, parse the others
+            parse_isolated(job, chunk, sink)
     sink.flush()
     return sink.written
+
+
+def parse_in_pool(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]],
+    chunks: Sequence[list[Sighting]],
+    workers: int,
+    sink: ParseSink,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Parse the chunks in a pool of spawned processes into the sink; returns how many chunks came back before
+    a worker died (all of them when none did)."""
+    # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with workers_without_main():  # the workers start while the chunks are submitted
+                results = pool.map(job, chunks)
+            for chunk, parsed in zip(chunks, results, strict=True):
+                sink.add(chunk, parsed)
+                done += 1
+                progress(done)
+    except BrokenProcessPool:
+        get_run_logger().warning(
+            "a parse worker died; the %d chunk(s) left are parsed apart", len(chunks) - done
+        )
+    return done
+
+
+def parse_isolated(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]], chunk: list[Sighting], sink: ParseSink
+) -> None:
+    """Parse a chunk in a process of its own; if that process dies, halve the chunk until the file that kills
+    it is alone, and quarantine it (for this parser version). Costs a process per halving, only after a death."""
+    if parse_in_pool(job, [chunk], 1, sink) == 1:
+        return
+    if len(chunk) == 1:
+        what = "tiến trình đọc bị dừng đột ngột / the parse worker process died"
+        quarantine_crash(sink.settings, chunk[0], what, sink.cache.fingerprint)
+        return
+    half = len(chunk) // 2
+    parse_isolated(job, chunk[:half], sink)
+    parse_isolated(job, chunk[half:], sink)
 
 
 @contextmanager
@@ -182,8 +247,9 @@ class CachedParses(Mapping[str, dict[str, Any]]):
         parsed = self.cache.get(sha)
         if parsed is None:
             sink = ParseSink(self.settings)
-            sink.add([self.by_sha[sha]], parse_job(self.settings)([self.by_sha[sha]]))
-            parsed = sink.pending[sha]
+            result = parse_job(self.settings)([self.by_sha[sha]])
+            sink.add([self.by_sha[sha]], result)  # a crash is quarantined there, and shown as such
+            parsed = sink.pending.get(sha, result[0])
             sink.flush()
         return parsed
 
@@ -196,13 +262,20 @@ class CachedParses(Mapping[str, dict[str, Any]]):
 
 @task(name="assemble", cache_policy=NONE)
 def assemble(
-    sightings: Sequence[Sighting], settings: Settings, run_date: date, values_path: Path | None = None
+    sightings: Sequence[Sighting],
+    settings: Settings,
+    run_date: date,
+    values_path: Path | None = None,
+    held: Sequence[intake.Held] = (),
 ) -> submissions.ParsedBatch:
     """Every file's parse (and schema issues, found when it was new) from the cache into the run's frames; with
-    ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory."""
+    ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory. Quarantined files
+    are left out (shown as such) and what intake held this run is shown as deferred."""
     parses = CachedParses(sightings, settings)
     try:
-        return submissions.assemble(sightings, parses, run_date, values_path)
+        return submissions.assemble(
+            sightings, parses, run_date, values_path, held=held, quarantined=quarantined_now(settings)
+        )
     finally:
         parses.cache.close()
 
@@ -300,6 +373,8 @@ def nothing_to_change(
         rejected=counts.get("rejected", 0),
         duplicates=counts.get("duplicate", 0),
         superseded=counts.get("superseded", 0),
+        deferred=counts.get("deferred", 0),
+        quarantined=counts.get("quarantined", 0),
         issues=0,
         warehouse=str(settings.warehouse_path),
         feedback_dir=str(settings.feedback),
@@ -353,13 +428,15 @@ def summarize(
         kind=run["kind"],
         started_at=run["started_at"],
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        files_total=len(batch.submissions),
+        files_total=len(batch.submissions) - int(status.get("deferred", 0)),  # held: not received yet
         files_new=files_new,
         accepted=int(status.get("accepted", 0)),
         accepted_with_warnings=int(status.get("accepted_with_warnings", 0)),
         rejected=int(status.get("rejected", 0)),
         duplicates=int(status.get("duplicate", 0)),
         superseded=superseded,
+        deferred=int(status.get("deferred", 0)),
+        quarantined=int(status.get("quarantined", 0)),
         issues=len(batch.issues),
         warehouse=str(warehouse),
         feedback_dir=str(feedback_dir or ""),

@@ -25,20 +25,25 @@ import pandas as pd
 from ictstat import reference
 from ictstat.settings import Settings
 from tasks import ledger
-from tasks.intake import Sighting
+from tasks.intake import Held, Sighting
 
 SOURCE_DIRS = ("ictstat", "tasks", "schemas", "warehouse", "flows")
 SOURCE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".csv", ".json"}
 
 
-def inputs_key(settings: Settings, sightings: Sequence[Sighting], run_date: date) -> str:
-    """A hash of everything a build reads, except the run log itself."""
+def inputs_key(
+    settings: Settings, sightings: Sequence[Sighting], run_date: date, held: Sequence[Held] = ()
+) -> str:
+    """A hash of everything a build reads, except the run log itself: also what intake holds back now (shown
+    as deferred) and the quarantine decisions."""
     h = hashlib.sha256()
     for s in sorted(sightings, key=lambda s: s.seq):
         line = f"{s.seq}|{s.sha256}|{s.relative_path}|{s.size_bytes}|{s.mtime_ns}|{s.archive_path}\n"
         h.update(line.encode())
     h.update(code_fingerprint().encode())
     h.update(repr(ledger.corrupt_archive_copies(settings.ledger_dir)).encode())  # found by verify-archive
+    h.update(repr(sorted((x.path_key, x.rule) for x in held)).encode())
+    h.update(repr(ledger.quarantine_decisions(settings.ledger_dir)).encode())
     overlay = os.environ.get("ICTSTAT_REFERENCE_DIR")
     if overlay:
         h.update(_files_digest(Path(overlay)).encode())
