@@ -6,6 +6,7 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import sys
 import types
@@ -22,6 +23,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
+from prefect.exceptions import MissingContextError
 
 from flows.reports import (
     RunSummary,
@@ -42,6 +44,14 @@ def intake_inbox(settings: Settings) -> intake.IntakeResult:
     return intake.take_in(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
 
 
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger inside a flow; the module's outside one (steps called as plain functions)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
 def quarantined_now(settings: Settings) -> dict[str, dict[str, Any]]:
     """The files (sha256) kept out of this run's parsing and build: see :func:`tasks.ledger.quarantined`."""
     fingerprint = submissions.parser_fingerprint(settings.province_code)
@@ -56,9 +66,7 @@ def quarantine_crash(settings: Settings, s: Sighting, what: str, fingerprint: st
          "by": "ictstat (tự động / automatic)", "at": datetime.now(UTC).isoformat(timespec="seconds"),
          "reason": f"parse crashed / bộ đọc gặp lỗi: {what}", "fingerprint": fingerprint},
     )  # fmt: skip
-    get_run_logger().error(
-        "quarantined %s (%s): its parse crashed: %s", s.submission_id, s.relative_path, what
-    )
+    _logger().error("quarantined %s (%s): its parse crashed: %s", s.submission_id, s.relative_path, what)
 
 
 CHUNK = 100  # files per parse task: few tasks (a task run costs 5-20 ms), each worth a process's start
@@ -178,9 +186,7 @@ def parse_in_pool(
                 done += 1
                 progress(done)
     except BrokenProcessPool:
-        get_run_logger().warning(
-            "a parse worker died; the %d chunk(s) left are parsed apart", len(chunks) - done
-        )
+        _logger().warning("a parse worker died; the %d chunk(s) left are parsed apart", len(chunks) - done)
     return done
 
 

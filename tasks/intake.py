@@ -394,8 +394,13 @@ def ends_torn(path: Path) -> bool:
         return fh.read(1) != b"\n"
 
 
-def verify_archive(archive: Path, ledger_dir: Path) -> list[Sighting]:
+def verify_archive(
+    archive: Path, ledger_dir: Path, acknowledged: dict[str, str] | None = None
+) -> list[Sighting]:
     """Re-hash every archived file; the sightings whose copy is missing or no longer matches its sha256.
+
+    ``acknowledged`` (sha256 -> the copy's hash when an operator cleared the finding, ``missing`` for a copy
+    that was gone) silences a finding as long as the copy stays as it was when it was checked.
 
     Reading the whole archive is too slow for every night at a ministry's scale, so the nightly run only
     checks the size of files whose parse it takes from the cache (and the full hash of files it parses);
@@ -407,7 +412,15 @@ def verify_archive(archive: Path, ledger_dir: Path) -> list[Sighting]:
         if not s.archive_path or s.sha256 in seen:
             continue
         seen.add(s.sha256)
-        path = archive / s.archive_path
-        if not path.exists() or sha256_of(path) != s.sha256:
+        actual = copy_hash(archive / s.archive_path)
+        if actual != s.sha256 and (acknowledged or {}).get(s.sha256) != actual:
             bad.append(s)
     return bad
+
+
+def copy_hash(path: Path) -> str:
+    """The sha256 of an archived copy, or ``missing``."""
+    try:
+        return sha256_of(path)
+    except FileNotFoundError:
+        return "missing"

@@ -40,11 +40,14 @@ class ParseJob:
         """One file's parse; an exception the parser raises on it becomes ``{"crash": "<what>"}``, for the run
         to quarantine that file (for this parser version) instead of failing."""
         try:
-            return parse_file(
-                s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows, dict(self.limits)
-            )
+            return self.parse(s)
         except Exception as exc:
             return {"crash": f"{type(exc).__name__}: {exc}"[:500]}
+
+    def parse(self, s: Sighting) -> dict[str, Any]:
+        return parse_file(
+            s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows, dict(self.limits)
+        )
 
 
 def parse_file(
