@@ -385,3 +385,27 @@ def test_a_verify_archive_finding_can_be_cleared_once_checked(small_home):
     assert runner.invoke(app, ["verify-archive"]).exit_code == 0  # not reported for ever
     copy.write_bytes(b"rotted further")  # changed again since it was checked: reported again
     assert runner.invoke(app, ["verify-archive"]).exit_code == 1
+
+
+def test_a_real_poisoned_copy_never_stops_the_build_and_the_next_one_works(small_home, demo_inbox):
+    """Two district cells of 1.7e308 in one column with the total filled (issue 13): whatever the parser makes of
+    it (a crash, quarantined, or an error, rejected), the other files are published and nothing is infinite."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(demo_inbox / VNPT.format(m=10))
+    sheet = wb["Thuê bao - BTS"]
+    sheet["E7"], sheet["E8"] = 1.7e308, 1.7e308
+    wb.save(small_home.inbox / "vnpt_T10 [bản sửa].xlsx")
+    for _ in range(2):  # the archive is the source of truth: the next build meets the same file again
+        rows = {r[1]: r for r in _submissions(build_home(small_home))}
+        assert rows["vnpt_T10 [bản sửa].xlsx"][2] in ("quarantined", "rejected")
+        assert rows["T11.xlsx"][2] == "accepted"
+        con = duckdb.connect(str(small_home.warehouse_path), read_only=True)
+        try:
+            bad = con.execute(
+                "SELECT count(*) FROM mart.province_indicators WHERE NOT isfinite(value)"
+            ).fetchone()
+            published = con.execute("SELECT count(*) FROM mart.province_indicators").fetchone()
+        finally:
+            con.close()
+        assert bad == (0,) and published is not None and published[0] > 0
