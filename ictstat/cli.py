@@ -89,6 +89,11 @@ def run(
     )
     if summary.rejected:
         console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
+    if summary.deferred or summary.quarantined:
+        console.print(
+            f"{summary.deferred} deferred (retried next run), {summary.quarantined} quarantined: [bold]SELECT * "
+            "FROM audit.submissions WHERE status IN ('deferred', 'quarantined')[/] (docs/operations.md)"
+        )
 
 
 @app.command()
