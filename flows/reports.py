@@ -54,10 +54,16 @@ def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
         f"Warehouse: `{summary.warehouse}`",
         f"Feedback workbooks for clerks: `{summary.feedback_dir}` ({summary.feedback_written} written this run)",
     ]
-    rejected = batch.submissions[batch.submissions["intake_status"] == "rejected"]
-    if not rejected.empty:
-        lines += ["", "## Rejected files", "", "| submission | file | reason |", "|---|---|---|"]
-        for r in rejected.head(50).itertuples():
+    for status, title in (
+        ("rejected", "Rejected files"),
+        ("deferred", "Deferred: held back by intake, retried next run"),
+        ("quarantined", "Quarantined: left out of the build"),
+    ):
+        chosen = batch.submissions[batch.submissions["intake_status"] == status]
+        if chosen.empty:
+            continue
+        lines += ["", f"## {title}", "", "| submission | file | reason |", "|---|---|---|"]
+        for r in chosen.head(50).itertuples():
             lines.append(
                 f"| {r.submission_id} | {_md(r.relative_path)} | {_md(r.reason_vi)} / {_md(r.reason_en)} |"
             )

@@ -4,6 +4,7 @@ growing files, names that are not UTF-8; deferred files end to end; quarantine a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import stat
@@ -21,8 +22,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from flows import steps
+from flows.reports import summary_markdown
 from ictstat.cli import app
 from tasks import intake, ledger
+from tasks.feedback import safe_stem
 from tests.conftest import AS_OF, build_home, make_home
 from tests.poison_job import PoisonJob
 
@@ -276,6 +279,17 @@ def test_any_name_is_kept_losslessly_and_written_readably(tmp_path, stem):
     assert intake.take_in(inbox, archive, ledger_dir, 10**6).new == []  # seen again by its bytes
     if name.decode("utf-8", "replace").encode() != name:
         assert "\\x" in s.relative_path and s.raw_path == name.hex()
+    # every place a name goes takes the readable form: DuckDB, a feedback file name, a log file
+    assert duckdb.connect().execute("SELECT ?", [s.relative_path]).fetchone() == (s.relative_path,)
+    (root / f"{safe_stem(s.original_name)}_phan_hoi.xlsx").write_bytes(b"")
+    handler = logging.FileHandler(root / "run.log", encoding="utf-8")
+    logging.getLogger("ictstat.names").addHandler(handler)
+    try:
+        logging.getLogger("ictstat.names").warning("held back: %s", s.relative_path)
+    finally:
+        logging.getLogger("ictstat.names").removeHandler(handler)
+        handler.close()
+    assert s.relative_path in (root / "run.log").read_text(encoding="utf-8")
 
 
 @pytest.fixture
@@ -314,6 +328,10 @@ def test_a_non_utf8_name_is_accepted_and_a_deferred_file_is_in_audit_and_the_sum
     batch = steps.validate_batch.fn(batch, small_home)
     summary = steps.summarize({"run_id": "R", "kind": "test", "started_at": ""}, batch, 0, path, 0)
     assert (summary.deferred, summary.files_total, summary.accepted) == (1, 2, 2)
+    report = summary_markdown(summary, batch)
+    assert (
+        "| deferred (retried next run) | 1 |" in report and "## Deferred" in report and "pipe.xlsx" in report
+    )
 
 
 def test_an_operator_quarantines_and_releases_a_submission(small_home):
