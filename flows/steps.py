@@ -6,6 +6,7 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import sys
@@ -150,12 +151,11 @@ def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_ke
     files) into the parse cache; returns how many."""
     job = parse_job(settings)
     sink = ParseSink(settings)
+    todo = parse_suspects(job, todo, sink)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     progress = _progress(progress_key, len(chunks))
     if settings.workers <= 1 or len(todo) < POOL_MIN_FILES:
-        for n, chunk in enumerate(chunks, start=1):
-            sink.add(chunk, job(chunk))
-            progress(n, settings)
+        parse_here(job, chunks, sink, lambda n: progress(n, settings))
     else:
         # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
         done = parse_in_pool(job, chunks, settings.workers, sink, lambda n: progress(n, settings))
@@ -163,6 +163,47 @@ def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_ke
             parse_isolated(job, chunk, sink)
     sink.flush()
     return sink.written
+
+
+PARSING_NOW = "parsing-now.json"  # in the cache folder: the chunk the run's own process is parsing
+
+
+def parse_here(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]],
+    chunks: Sequence[list[Sighting]],
+    sink: ParseSink,
+    progress: Callable[[int], None] = lambda n: None,
+) -> None:
+    """Parse the chunks in the run's own process (few files: cheaper than starting a pool). Each chunk's files
+    are named in ``parsing-now.json`` while it is parsed (one small write per 100 files): if a file takes the
+    whole process down, the next run finds them there and parses them apart (:func:`parse_suspects`)."""
+    marker = sink.cache.folder / PARSING_NOW
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    for n, chunk in enumerate(chunks, start=1):
+        marker.write_text(json.dumps([s.sha256 for s in chunk]), encoding="utf-8")
+        sink.add(chunk, job(chunk))
+        progress(n)
+    sink.flush()  # the chunk's parses are in the cache before its names leave the marker
+    marker.unlink(missing_ok=True)
+
+
+def parse_suspects(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]], todo: list[Sighting], sink: ParseSink
+) -> list[Sighting]:
+    """Parse apart, in processes of their own, the files a run's process was parsing when it died (see
+    :func:`parse_here`): the one that kills its process is quarantined. Returns the files left to parse."""
+    marker = sink.cache.folder / PARSING_NOW
+    try:
+        names = set(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return todo  # none, or torn by the crash itself: the chunk is parsed as usual
+    suspects = [s for s in todo if s.sha256 in names]
+    if suspects:
+        _logger().warning("%d file(s) were being parsed when a run died: parsed apart", len(suspects))
+        parse_isolated(job, suspects, sink)
+        sink.flush()
+    marker.unlink(missing_ok=True)
+    return [s for s in todo if s.sha256 not in names]
 
 
 def parse_in_pool(

@@ -427,3 +427,30 @@ def test_a_real_poisoned_copy_never_stops_the_build_and_the_next_one_works(small
         finally:
             con.close()
         assert bad == (0,) and published is not None and published[0] > 0
+
+
+def test_a_file_that_kills_the_runs_own_process_is_found_and_quarantined_by_the_next_run(
+    small_home, demo_inbox
+):
+    """Few files are parsed in the run's own process: when one takes that process down, the next run parses
+    the files it was parsing apart, quarantines the killer and goes on with the rest."""
+    shutil.copyfile(demo_inbox / VNPT.format(m=10), small_home.inbox / "poison-kill.xlsx")
+    sightings = intake.take_in(small_home.inbox, small_home.archive, small_home.ledger_dir, 10**6).sightings
+    todo, _ = steps.plan_parsing.fn(sightings, small_home)
+    base = steps.parse_job(small_home)
+    job = PoisonJob(base.archive, base.province_code, base.max_unpacked_bytes, base.max_rows, base.limits)
+    pid = os.fork()
+    if pid == 0:  # the run: dies in the middle of its chunk, as a process killed by a native crash would
+        try:
+            steps.parse_here(job, [todo], steps.ParseSink(small_home))
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == -9  # killed, not finished
+    sink = steps.ParseSink(small_home)
+    left = steps.parse_suspects(job, todo, sink)
+    assert left == []  # every file of the dead run's chunk was parsed apart
+    killer = next(s for s in sightings if s.relative_path == "poison-kill.xlsx")
+    assert list(steps.quarantined_now(small_home)) == [killer.sha256]
+    assert {s.sha256 for s in todo if s is not killer} <= set(sink.cache.index)
+    assert not (small_home.cache_dir / steps.PARSING_NOW).exists()
