@@ -175,16 +175,18 @@ def parse_here(
     progress: Callable[[int], None] = lambda n: None,
 ) -> None:
     """Parse the chunks in the run's own process (few files: cheaper than starting a pool). Each chunk's files
-    are named in ``parsing-now.json`` while it is parsed (one small write per 100 files): if a file takes the
-    whole process down, the next run finds them there and parses them apart (:func:`parse_suspects`)."""
+    are named in ``parsing-now.json`` only while the parser runs on them (a write and an unlink per 100 files):
+    if a file takes the whole process down, the next run finds them there and parses them apart
+    (:func:`parse_suspects`)."""
     marker = sink.cache.folder / PARSING_NOW
     marker.parent.mkdir(parents=True, exist_ok=True)
     for n, chunk in enumerate(chunks, start=1):
         marker.write_text(json.dumps([s.sha256 for s in chunk]), encoding="utf-8")
-        sink.add(chunk, job(chunk))
+        results = job(chunk)
+        marker.unlink()  # parsed: a death from here on (a kill, the disk) is not this chunk's doing
+        sink.add(chunk, results)
         progress(n)
-    sink.flush()  # the chunk's parses are in the cache before its names leave the marker
-    marker.unlink(missing_ok=True)
+    sink.flush()
 
 
 def parse_suspects(

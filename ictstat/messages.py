@@ -226,9 +226,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "read access to the folder.",
     ),
     "held_not_a_file": (
-        "'{value}' không phải là tệp thông thường mà là {expected}; không được lưu trữ. Hãy đặt chính tệp "
+        "'{value}' không phải là tệp thông thường mà là {kind_vi}; không được lưu trữ. Hãy đặt chính tệp "
         "bảng tính vào thư mục nhận.",
-        "'{value}' is not a regular file but {expected}; it was not archived. Put the spreadsheet itself in "
+        "'{value}' is not a regular file but {kind_en}; it was not archived. Put the spreadsheet itself in "
         "the inbox.",
     ),
     "held_changing": (

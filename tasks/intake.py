@@ -200,23 +200,26 @@ def list_inbox(inbox: Path) -> Listing:
     return Listing(found, held)
 
 
-def kind_of(mode: int) -> str:
+def kind_of(mode: int) -> tuple[str, str]:
     """What a file-system object is, in Vietnamese and English (for a reason a clerk or operator reads)."""
     kinds = [
-        (stat.S_ISLNK, "liên kết (symlink) / a link (symlink)"),
-        (stat.S_ISFIFO, "đường ống (FIFO) / a named pipe (FIFO)"),
-        (stat.S_ISSOCK, "socket / a socket"),
-        (stat.S_ISCHR, "thiết bị / a device"),
-        (stat.S_ISBLK, "thiết bị / a device"),
-        (stat.S_ISDIR, "thư mục / a folder"),
+        (stat.S_ISLNK, ("liên kết (symlink)", "a link (symlink)")),
+        (stat.S_ISFIFO, ("đường ống (FIFO)", "a named pipe (FIFO)")),
+        (stat.S_ISSOCK, ("socket", "a socket")),
+        (stat.S_ISCHR, ("thiết bị", "a device")),
+        (stat.S_ISBLK, ("thiết bị", "a device")),
+        (stat.S_ISDIR, ("thư mục", "a folder")),
     ]
-    return next((label for test, label in kinds if test(mode)), "đối tượng lạ / an unknown object")
+    return next((label for test, label in kinds if test(mode)), ("đối tượng lạ", "an unknown object"))
 
 
-def hold(rel: str, rule: str, detail: str, st: os.stat_result | None = None) -> Held:
-    """A held entry, its reason naming the path (readably) and the cause."""
+def hold(rel: str, rule: str, detail: str | tuple[str, str], st: os.stat_result | None = None) -> Held:
+    """A held entry, its reason naming the path (readably) and the cause (a kind of object: Vietnamese and
+    English; anything else, such as the system's error text, as it is)."""
     text, raw = readable(rel)
-    vi, en = render(rule, value=text, expected=detail)
+    vi_detail, en_detail = detail if isinstance(detail, tuple) else (detail, detail)
+    vi, _ = render(rule, value=text, expected=vi_detail, kind_vi=vi_detail)
+    _, en = render(rule, value=text, expected=en_detail, kind_en=en_detail)
     return Held(
         relative_path=text,
         rule=rule,

@@ -83,6 +83,7 @@ def test_a_file_swapped_for_a_named_pipe_after_listing_is_held_and_never_blocks(
     [held] = result.held
     assert held.relative_path == "a.xlsx" and held.rule == "held_not_a_file"
     assert "FIFO" in held.reason_en and "a.xlsx" in held.reason_vi
+    assert "đường ống" in held.reason_vi and "named pipe" not in held.reason_vi  # each language its own
     assert _archived_bytes(archive) == [b"second"]
     assert [h.relative_path for h in intake.read_held(ledger_dir)] == ["a.xlsx"]  # recorded, not in silence
 
