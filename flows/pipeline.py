@@ -53,9 +53,12 @@ def run_pipeline(
         for stale in clear_stale_builds(settings.build_dir):
             logger.warning("removed a build file left by an interrupted run: %s", stale.name)
         checkpoint("intake", settings.home)
-        sightings, new = steps.intake_inbox(settings)
+        taken = steps.intake_inbox(settings)
+        sightings, new, held = taken.sightings, taken.new, taken.held
         logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
-        run["inputs_key"] = unchanged.inputs_key(settings, sightings, run_date)
+        for h in held:  # never in silence: each is also a deferred row of audit.submissions
+            logger.warning("held back, retried next run: %s", h.reason_en)
+        run["inputs_key"] = unchanged.inputs_key(settings, sightings, run_date, held)
         if skip_if_unchanged and not reparse:
             last = unchanged.unchanged_since(settings, run["inputs_key"])
             if last is not None:
@@ -65,7 +68,7 @@ def run_pipeline(
         logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
         parse_everywhere(todo, settings, progress_key)
         values_path = settings.build_dir / f"values-{run_id}.parquet"  # the parsed cells, off the heap
-        parsed = steps.assemble(opaque(sightings), settings, run_date, values_path)
+        parsed = steps.assemble(opaque(sightings), settings, run_date, values_path, held)
         checkpoint("validate", settings.home)
         batch = steps.validate_batch(opaque(parsed), settings)
         del parsed

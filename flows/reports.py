@@ -33,6 +33,8 @@ class RunSummary:
     feedback_dir: str = ""
     feedback_written: int = 0
     status: str = "published"
+    deferred: int = 0  # held by intake this run (vanished, unreadable, still growing, not a file): retried
+    quarantined: int = 0  # withdrawn from the build by an operator or after crashing their parse
 
 
 def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
@@ -48,14 +50,22 @@ def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
         f"| rejected | {summary.rejected} |",
         f"| duplicates | {summary.duplicates} |",
         f"| superseded by a newer file | {summary.superseded} |",
+        f"| deferred (retried next run) | {summary.deferred} |",
+        f"| quarantined | {summary.quarantined} |",
         "",
         f"Warehouse: `{summary.warehouse}`",
         f"Feedback workbooks for clerks: `{summary.feedback_dir}` ({summary.feedback_written} written this run)",
     ]
-    rejected = batch.submissions[batch.submissions["intake_status"] == "rejected"]
-    if not rejected.empty:
-        lines += ["", "## Rejected files", "", "| submission | file | reason |", "|---|---|---|"]
-        for r in rejected.head(50).itertuples():
+    for status, title in (
+        ("rejected", "Rejected files"),
+        ("deferred", "Deferred: held back by intake, retried next run"),
+        ("quarantined", "Quarantined: left out of the build"),
+    ):
+        chosen = batch.submissions[batch.submissions["intake_status"] == status]
+        if chosen.empty:
+            continue
+        lines += ["", f"## {title}", "", "| submission | file | reason |", "|---|---|---|"]
+        for r in chosen.head(50).itertuples():
             lines.append(
                 f"| {r.submission_id} | {_md(r.relative_path)} | {_md(r.reason_vi)} / {_md(r.reason_en)} |"
             )
@@ -124,6 +134,8 @@ def publish_unchanged_artifacts(
             f"| superseded by a newer file | {summary.superseded} |",
             f"| rejected | {summary.rejected} |",
             f"| duplicates | {summary.duplicates} |",
+            f"| deferred (retried next run) | {summary.deferred} |",
+            f"| quarantined | {summary.quarantined} |",
         ]
     )
     create_markdown_artifact(key="ictstat-run-report", markdown=markdown,

@@ -6,11 +6,14 @@ all files. ``cache_policy=NONE`` because inputs are frames that are not worth ha
 
 from __future__ import annotations
 
+import json
+import logging
 import multiprocessing
 import sys
 import types
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +24,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
+from prefect.exceptions import MissingContextError
 
 from flows.reports import (
     RunSummary,
@@ -36,9 +40,34 @@ from tasks.intake import Sighting
 
 
 @task(name="intake", cache_policy=NONE)
-def intake_inbox(settings: Settings) -> tuple[list[Sighting], list[Sighting]]:
-    """Archive and record every new file of the inbox."""
-    return intake.intake(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
+def intake_inbox(settings: Settings) -> intake.IntakeResult:
+    """Archive and record every new file of the inbox; what cannot be taken in now is held (deferred)."""
+    return intake.take_in(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The run's logger inside a flow; the module's outside one (steps called as plain functions)."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
+def quarantined_now(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The files (sha256) kept out of this run's parsing and build: see :func:`tasks.ledger.quarantined`."""
+    fingerprint = submissions.parser_fingerprint(settings.province_code)
+    return ledger.quarantined(settings.ledger_dir, fingerprint)
+
+
+def quarantine_crash(settings: Settings, s: Sighting, what: str, fingerprint: str) -> None:
+    """Withdraw a file whose parse crashed, for this parser version (a new version tries it again)."""
+    ledger.record_quarantine(
+        settings.ledger_dir,
+        {"action": "quarantine", "sha256": s.sha256, "submission_id": s.submission_id,
+         "by": "ictstat (tự động / automatic)", "at": datetime.now(UTC).isoformat(timespec="seconds"),
+         "reason": f"parse crashed / bộ đọc gặp lỗi: {what}", "fingerprint": fingerprint},
+    )  # fmt: skip
+    _logger().error("quarantined %s (%s): its parse crashed: %s", s.submission_id, s.relative_path, what)
 
 
 CHUNK = 100  # files per parse task: few tasks (a task run costs 5-20 ms), each worth a process's start
@@ -71,7 +100,9 @@ def plan_parsing(
     cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
     cache.prune_if_code_changed()  # parses of earlier parser code are never read again
     cache.compact()  # once a backfill's reparse has replaced most of the log
-    return submissions.split_cached(sightings, cache, reparse, settings.archive)
+    held = ledger.quarantined(settings.ledger_dir, cache.fingerprint)
+    free = [s for s in sightings if s.sha256 not in held]  # a quarantined file is never parsed
+    return submissions.split_cached(free, cache, reparse, settings.archive)
 
 
 @task(name="read and parse", cache_policy=NONE)
@@ -88,6 +119,7 @@ class ParseSink:
     and let go, so that a run holds a batch of parses at a time, never the whole inbox's."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.cache = submissions.ParseCache(settings.cache_dir, settings.province_code)
         # every province's districts: files name their own province on the cover (one deployment, many)
         self.codes = [d.code for d in reference.all_districts()]
@@ -96,6 +128,9 @@ class ParseSink:
 
     def add(self, chunk: Sequence[Sighting], results: Sequence[dict[str, Any]]) -> None:
         for s, result in zip(chunk, results, strict=True):
+            if "crash" in result:  # not cached: quarantined for this parser version instead
+                quarantine_crash(self.settings, s, result["crash"], self.cache.fingerprint)
+                continue
             self.pending[s.sha256] = result
         if len(self.pending) >= VALIDATE_BATCH:
             self.flush()
@@ -116,23 +151,102 @@ def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_ke
     files) into the parse cache; returns how many."""
     job = parse_job(settings)
     sink = ParseSink(settings)
+    todo = parse_suspects(job, todo, sink)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     progress = _progress(progress_key, len(chunks))
     if settings.workers <= 1 or len(todo) < POOL_MIN_FILES:
-        for n, chunk in enumerate(chunks, start=1):
-            sink.add(chunk, job(chunk))
-            progress(n, settings)
+        parse_here(job, chunks, sink, lambda n: progress(n, settings))
     else:
         # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
-            with workers_without_main():  # the workers start while the chunks are submitted
-                results = pool.map(job, chunks)
-            for n, (chunk, parsed) in enumerate(zip(chunks, results, strict=True), start=1):
-                sink.add(chunk, parsed)
-                progress(n, settings)
+        done = parse_in_pool(job, chunks, settings.workers, sink, lambda n: progress(n, settings))
+        for chunk in chunks[done:]:  # a worker died: find the file that kills it, parse the others
+            parse_isolated(job, chunk, sink)
     sink.flush()
     return sink.written
+
+
+PARSING_NOW = "parsing-now.json"  # in the cache folder: the chunk the run's own process is parsing
+
+
+def parse_here(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]],
+    chunks: Sequence[list[Sighting]],
+    sink: ParseSink,
+    progress: Callable[[int], None] = lambda n: None,
+) -> None:
+    """Parse the chunks in the run's own process (few files: cheaper than starting a pool). Each chunk's files
+    are named in ``parsing-now.json`` only while the parser runs on them (a write and an unlink per 100 files):
+    if a file takes the whole process down, the next run finds them there and parses them apart
+    (:func:`parse_suspects`)."""
+    marker = sink.cache.folder / PARSING_NOW
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    for n, chunk in enumerate(chunks, start=1):
+        marker.write_text(json.dumps([s.sha256 for s in chunk]), encoding="utf-8")
+        results = job(chunk)
+        marker.unlink()  # parsed: a death from here on (a kill, the disk) is not this chunk's doing
+        sink.add(chunk, results)
+        progress(n)
+    sink.flush()
+
+
+def parse_suspects(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]], todo: list[Sighting], sink: ParseSink
+) -> list[Sighting]:
+    """Parse apart, in processes of their own, the files a run's process was parsing when it died (see
+    :func:`parse_here`): the one that kills its process is quarantined. Returns the files left to parse."""
+    marker = sink.cache.folder / PARSING_NOW
+    try:
+        names = set(json.loads(marker.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return todo  # none, or torn by the crash itself: the chunk is parsed as usual
+    suspects = [s for s in todo if s.sha256 in names]
+    if suspects:
+        _logger().warning("%d file(s) were being parsed when a run died: parsed apart", len(suspects))
+        parse_isolated(job, suspects, sink)
+        sink.flush()
+    marker.unlink(missing_ok=True)
+    return [s for s in todo if s.sha256 not in names]
+
+
+def parse_in_pool(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]],
+    chunks: Sequence[list[Sighting]],
+    workers: int,
+    sink: ParseSink,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Parse the chunks in a pool of spawned processes into the sink; returns how many chunks came back before
+    a worker died (all of them when none did)."""
+    # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
+    context = multiprocessing.get_context("spawn")
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with workers_without_main():  # the workers start while the chunks are submitted
+                results = pool.map(job, chunks)
+            for chunk, parsed in zip(chunks, results, strict=True):
+                sink.add(chunk, parsed)
+                done += 1
+                progress(done)
+    except BrokenProcessPool:
+        _logger().warning("a parse worker died; the %d chunk(s) left are parsed apart", len(chunks) - done)
+    return done
+
+
+def parse_isolated(
+    job: Callable[[list[Sighting]], list[dict[str, Any]]], chunk: list[Sighting], sink: ParseSink
+) -> None:
+    """Parse a chunk in a process of its own; if that process dies, halve the chunk until the file that kills
+    it is alone, and quarantine it (for this parser version). Costs a process per halving, only after a death."""
+    if parse_in_pool(job, [chunk], 1, sink) == 1:
+        return
+    if len(chunk) == 1:
+        what = "tiến trình đọc bị dừng đột ngột / the parse worker process died"
+        quarantine_crash(sink.settings, chunk[0], what, sink.cache.fingerprint)
+        return
+    half = len(chunk) // 2
+    parse_isolated(job, chunk[:half], sink)
+    parse_isolated(job, chunk[half:], sink)
 
 
 @contextmanager
@@ -182,8 +296,9 @@ class CachedParses(Mapping[str, dict[str, Any]]):
         parsed = self.cache.get(sha)
         if parsed is None:
             sink = ParseSink(self.settings)
-            sink.add([self.by_sha[sha]], parse_job(self.settings)([self.by_sha[sha]]))
-            parsed = sink.pending[sha]
+            result = parse_job(self.settings)([self.by_sha[sha]])
+            sink.add([self.by_sha[sha]], result)  # a crash is quarantined there, and shown as such
+            parsed = sink.pending.get(sha, result[0])
             sink.flush()
         return parsed
 
@@ -196,13 +311,20 @@ class CachedParses(Mapping[str, dict[str, Any]]):
 
 @task(name="assemble", cache_policy=NONE)
 def assemble(
-    sightings: Sequence[Sighting], settings: Settings, run_date: date, values_path: Path | None = None
+    sightings: Sequence[Sighting],
+    settings: Settings,
+    run_date: date,
+    values_path: Path | None = None,
+    held: Sequence[intake.Held] = (),
 ) -> submissions.ParsedBatch:
     """Every file's parse (and schema issues, found when it was new) from the cache into the run's frames; with
-    ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory."""
+    ``values_path`` the parsed cells go to that Parquet file, streamed, instead of memory. Quarantined files
+    are left out (shown as such) and what intake held this run is shown as deferred."""
     parses = CachedParses(sightings, settings)
     try:
-        return submissions.assemble(sightings, parses, run_date, values_path)
+        return submissions.assemble(
+            sightings, parses, run_date, values_path, held=held, quarantined=quarantined_now(settings)
+        )
     finally:
         parses.cache.close()
 
@@ -291,6 +413,8 @@ def nothing_to_change(
         rejected=counts.get("rejected", 0),
         duplicates=counts.get("duplicate", 0),
         superseded=counts.get("superseded", 0),
+        deferred=counts.get("deferred", 0),
+        quarantined=counts.get("quarantined", 0),
         issues=0,
         warehouse=str(settings.warehouse_path),
         feedback_dir=str(settings.feedback),
@@ -347,13 +471,15 @@ def summarize(
         kind=run["kind"],
         started_at=run["started_at"],
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        files_total=len(batch.submissions),
+        files_total=len(batch.submissions) - int(status.get("deferred", 0)),  # held: not received yet
         files_new=files_new,
         accepted=int(status.get("accepted", 0)),
         accepted_with_warnings=int(status.get("accepted_with_warnings", 0)),
         rejected=int(status.get("rejected", 0)),
         duplicates=int(status.get("duplicate", 0)),
         superseded=superseded,
+        deferred=int(status.get("deferred", 0)),
+        quarantined=int(status.get("quarantined", 0)),
         issues=len(batch.issues),
         warehouse=str(warehouse),
         feedback_dir=str(feedback_dir or ""),

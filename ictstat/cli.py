@@ -17,6 +17,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     from ictstat.settings import Settings
+    from tasks.intake import Sighting
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -114,6 +115,11 @@ def run(
     )
     if summary.rejected:
         console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
+    if summary.deferred or summary.quarantined:
+        console.print(
+            f"{summary.deferred} deferred (retried next run), {summary.quarantined} quarantined: [bold]SELECT * "
+            "FROM audit.submissions WHERE status IN ('deferred', 'quarantined')[/] (docs/operations.md)"
+        )
 
 
 def _logical_date(as_of: str | None) -> date:
@@ -327,19 +333,42 @@ def serve(
 
 
 @app.command("verify-archive")
-def verify_archive() -> None:
+def verify_archive(
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clear",
+            help="A finding checked by an operator (submission id S0000123 or sha256): not reported again while "
+            "its copy stays as it is now. Repeat for several.",
+        ),
+    ] = None,
+) -> None:
     """Re-hash every archived file; a copy that no longer matches is reported and will never be loaded."""
     from ictstat.settings import load_settings
     from tasks import ledger
+    from tasks.intake import copy_hash
     from tasks.intake import verify_archive as verify
     from tasks.submissions import ParseCache
 
     settings = load_settings()
-    bad = verify(settings.archive, settings.ledger_dir)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    cleared = []
+    for key in clear or []:
+        s = _sighting(settings.ledger_dir, key)
+        copy = copy_hash(settings.archive / s.archive_path) if s.archive_path else "missing"
+        cleared.append({"sha256": s.sha256, "submission_id": s.submission_id, "copy_sha256": copy,
+                        "by": _os_user(), "at": now})  # fmt: skip
+        console.print(
+            f"Đã xóa cảnh báo của / Cleared the finding on {s.submission_id} {escape(s.relative_path)}",
+            markup=True,
+        )
+    if cleared:
+        ledger.record_archive_check(settings.ledger_dir, now, [], cleared)
+    bad = verify(settings.archive, settings.ledger_dir, ledger.cleared_archive_findings(settings.ledger_dir))
     # in the ledger: the next nightly run sees a changed input and rebuilds, instead of "nothing new"
     ledger.record_archive_check(
         settings.ledger_dir,
-        datetime.now(UTC).isoformat(timespec="seconds"),
+        now,
         [{"sha256": s.sha256, "submission_id": s.submission_id, "archive_path": s.archive_path} for s in bad],
     )
     cache = ParseCache(settings.cache_dir, settings.province_code)
@@ -349,7 +378,10 @@ def verify_archive() -> None:
             f"[red]{s.submission_id} {escape(s.relative_path)}: archive copy {s.archive_path} is corrupt[/]"
         )  # a file name is shown as it is, never read as markup ("vnpt_T12 [bản sửa].xlsx")
     if bad:
-        console.print(f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions.")
+        console.print(
+            f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions. Once checked: "
+            "ictstat verify-archive --clear S0000123"
+        )
         raise typer.Exit(1)
     console.print("Every archived file matches its sha256.")
 
@@ -370,6 +402,64 @@ def _relative(path: Path) -> str:
 
 def _has_files(folder: Path) -> bool:
     return folder.exists() and any(p.is_file() for p in folder.rglob("*"))
+
+
+def _os_user() -> str:
+    """Who is at the keyboard, as the operating system knows them (recorded with every decision)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def _sighting(ledger_dir: Path, key: str) -> Sighting:
+    """The sighting a submission id (S0000123) or a sha256 names; exits with a message when none does."""
+    from tasks.intake import read_ledger
+
+    key = key.strip()
+    found = [s for s in read_ledger(ledger_dir) if key in (s.submission_id, s.sha256)]
+    if not found:
+        console.print(f"[red]Không có bản gửi / No submission {escape(key)} in the ledger.[/]")
+        raise typer.Exit(2)
+    return found[0]
+
+
+def _decide(submission: str, action: str, reason: str) -> None:
+    """Append an operator's quarantine or release to the ledger; the archived copy is never touched."""
+    from ictstat.settings import load_settings
+    from tasks import ledger
+
+    settings = load_settings()
+    s = _sighting(settings.ledger_dir, submission)
+    decision = {"action": action, "sha256": s.sha256, "submission_id": s.submission_id, "by": _os_user(),
+                "at": datetime.now(UTC).isoformat(timespec="seconds"), "reason": reason}  # fmt: skip
+    ledger.record_quarantine(settings.ledger_dir, decision)
+    verb = "Đã cách ly / Quarantined" if action == "quarantine" else "Đã phục hồi / Released"
+    console.print(f"{verb} {s.submission_id} {escape(s.relative_path)} (sha256 {s.sha256[:12]}…)")
+    console.print("Áp dụng từ lần chạy sau / Takes effect at the next run (ictstat run).")
+
+
+@app.command()
+def quarantine(
+    submission: Annotated[str, typer.Argument(help="Submission id (S0000123) or sha256 of the file.")],
+    reason: Annotated[str, typer.Option(help="Why, for audit.submissions.")],
+) -> None:
+    """Withdraw a submission from parsing and the build (its archived copy is kept): it shows as quarantined."""
+    if not reason.strip():
+        console.print('[red]Cần lý do / A reason is required: --reason "…"[/]')
+        raise typer.Exit(2)
+    _decide(submission, "quarantine", reason.strip())
+
+
+@app.command()
+def release(
+    submission: Annotated[str, typer.Argument(help="Submission id (S0000123) or sha256 of the file.")],
+    reason: Annotated[str, typer.Option(help="Why, for the ledger.")] = "",
+) -> None:
+    """Reinstate a quarantined submission (an operator's or an automatic quarantine): parsed again next run."""
+    _decide(submission, "release", reason.strip())
 
 
 if __name__ == "__main__":

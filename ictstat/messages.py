@@ -208,6 +208,54 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The file could not be read: the merged cells of sheet '{sheet}' overlap ({found} merged cells on a "
         "sheet of {limit} cells); the file is damaged. Unmerge them, save it again in Excel and resend it.",
     ),
+    # Why intake held a file back this run (tasks/intake.py): retried next run, never archived meanwhile.
+    "held_vanished": (
+        "Tệp '{value}' đã biến mất khỏi thư mục nhận trước khi được đọc ({expected}); sẽ thử lại ở lần chạy sau.",
+        "The file '{value}' disappeared from the inbox before it could be read ({expected}); retried next run.",
+    ),
+    "held_unreadable": (
+        "Dịch vụ không có quyền đọc tệp '{value}' ({expected}); hãy cấp quyền đọc, tệp sẽ được nhận ở lần chạy "
+        "sau.",
+        "The service may not read the file '{value}' ({expected}); grant read access and it is taken in next "
+        "run.",
+    ),
+    "held_folder_unreadable": (
+        "Dịch vụ không có quyền mở thư mục '{value}' ({expected}); các tệp bên trong chưa được nhận. Hãy cấp "
+        "quyền đọc thư mục.",
+        "The service may not list the folder '{value}' ({expected}); the files in it were not taken in. Grant "
+        "read access to the folder.",
+    ),
+    "held_not_a_file": (
+        "'{value}' không phải là tệp thông thường mà là {kind_vi}; không được lưu trữ. Hãy đặt chính tệp "
+        "bảng tính vào thư mục nhận.",
+        "'{value}' is not a regular file but {kind_en}; it was not archived. Put the spreadsheet itself in "
+        "the inbox.",
+    ),
+    "held_changing": (
+        "Tệp '{value}' đang được ghi trong lúc đọc ({expected}); sẽ nhận lại ở lần chạy sau khi đã ghi xong.",
+        "The file '{value}' was still being written while it was read ({expected}); it is taken in next run, "
+        "once complete.",
+    ),
+    "held_failed": (
+        "Không nhận được tệp '{value}' do lỗi ({expected}); sẽ thử lại ở lần chạy sau.",
+        "The file '{value}' could not be taken in ({expected}); retried next run.",
+    ),
+    "parse_crashed": (
+        "Tệp làm hỏng tiến trình đọc ({value}); tệp được cách ly với phiên bản bộ đọc này và không được nạp. "
+        "Hãy báo cho kỹ thuật viên.",
+        "The file crashed its parse worker ({value}); it is quarantined for this parser version and not "
+        "loaded. Tell the engineers.",
+    ),
+    "quarantined": (
+        "Đã cách ly bởi {value} lúc {expected}: {reason}. Tệp lưu trữ vẫn giữ nguyên; không được nạp cho đến "
+        "khi được phục hồi (ictstat release).",
+        "Quarantined by {value} at {expected}: {reason}. The archived copy is kept; it is not loaded until "
+        "released (ictstat release).",
+    ),
+    "assemble_failed": (
+        "Tệp '{value}' không xử lý được ({expected}); tệp bị từ chối, các tệp khác vẫn được nạp.",
+        "The file '{value}' could not be processed ({expected}); it is rejected, the other files are loaded.",
+    ),
     "duplicate_file": (
         "Tệp giống hệt tệp đã nhận trước đó ({value}); không tính lại.",
         "Byte-identical to a file already received ({value}); not counted again.",

@@ -109,7 +109,12 @@ def write_feedback(
         name = _str(sub.get("original_name")) or _str(sub.get("relative_path"))
         records = by_submission[sid].to_dict("records")
         source = _archived(archive, _str(sub.get("archive_path")))
-        written.append(write_feedback_workbook(source, name, sid, records, out_dir))
+        try:
+            written.append(write_feedback_workbook(source, name, sid, records, out_dir))
+        except Exception as exc:  # one file's feedback never stops the run; its issues are in the warehouse
+            logging.getLogger(__name__).warning(
+                "no feedback workbook for %s: %s: %s", sid, type(exc).__name__, exc
+            )
     return written
 
 

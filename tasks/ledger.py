@@ -4,6 +4,10 @@
 at a publication (a figure that disappeared has a null value). Together with ``intake.jsonl`` they let every
 build recreate ``audit.runs``, the figures as published on any date and the restatements. A line torn by a crash
 is skipped.
+
+``archive_checks.jsonl`` holds what ``ictstat verify-archive`` found and what an operator cleared once checked;
+``quarantine.jsonl`` every decision to withdraw a file from the build (by an operator, or automatically when
+its parse crashed) and every release. Nothing here ever deletes an archived copy.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ if TYPE_CHECKING:  # imported where used: ``ictstat run`` reads this ledger with
 RUNS_LOG = "runs.jsonl"
 ARCHIVE_CHECKS_LOG = "archive_checks.jsonl"
 PUBLICATIONS_LOG = "publications.jsonl"
+QUARANTINE_LOG = "quarantine.jsonl"
 PUBLICATION_COLUMNS = ["run_id", "published_at", "indicator_code", "period", "province_code", "value"]
 
 
@@ -122,13 +127,63 @@ def append_publication(ledger_dir: Path, rows: list[dict[str, Any]]) -> None:
     _append_lines(ledger_dir / PUBLICATIONS_LOG, rows)
 
 
-def record_archive_check(ledger_dir: Path, checked_at: str, corrupt: list[dict[str, Any]]) -> None:
-    """One line per ``ictstat verify-archive``: when, and which archived copies no longer match their sha256."""
-    _append_lines(ledger_dir / ARCHIVE_CHECKS_LOG, [{"checked_at": checked_at, "corrupt": corrupt}])
+def record_archive_check(
+    ledger_dir: Path,
+    checked_at: str,
+    corrupt: list[dict[str, Any]],
+    cleared: list[dict[str, Any]] | None = None,
+) -> None:
+    """One line per ``ictstat verify-archive``: when, which archived copies no longer match their sha256, and
+    (with ``--clear``) which findings an operator checked and cleared, with the hash their copy had then."""
+    line: dict[str, Any] = {"checked_at": checked_at, "corrupt": corrupt}
+    if cleared:
+        line["cleared"] = cleared
+    _append_lines(ledger_dir / ARCHIVE_CHECKS_LOG, [line])
+
+
+def _archive_findings(ledger_dir: Path) -> tuple[set[str], dict[str, str]]:
+    """(sha256s found corrupt and not cleared since, sha256 -> the copy's hash when it was cleared)."""
+    corrupt: set[str] = set()
+    cleared: dict[str, str] = {}
+    for line in _read_lines(ledger_dir / ARCHIVE_CHECKS_LOG):
+        for c in line.get("corrupt", ()):
+            corrupt.add(c["sha256"])
+        for c in line.get("cleared", ()):
+            corrupt.discard(c["sha256"])
+            cleared[c["sha256"]] = c.get("copy_sha256", "")
+    return corrupt, cleared
 
 
 def corrupt_archive_copies(ledger_dir: Path) -> list[str]:
-    """Every sha256 a check has found corrupt (a later run must parse those files again, and reject them)."""
-    return sorted(
-        {c["sha256"] for line in _read_lines(ledger_dir / ARCHIVE_CHECKS_LOG) for c in line["corrupt"]}
-    )
+    """Every sha256 a check has found corrupt and no operator has cleared since (a later run must parse those
+    files again, and reject them)."""
+    return sorted(_archive_findings(ledger_dir)[0])
+
+
+def cleared_archive_findings(ledger_dir: Path) -> dict[str, str]:
+    """sha256 -> the hash its archived copy had when an operator cleared the finding: a check that finds the
+    copy unchanged since does not report it again."""
+    return _archive_findings(ledger_dir)[1]
+
+
+def record_quarantine(ledger_dir: Path, decision: dict[str, Any]) -> None:
+    """Append one decision: ``action`` (quarantine or release), ``sha256``, ``submission_id``, ``by``, ``at``,
+    ``reason`` and, for an automatic quarantine, the parser ``fingerprint`` it holds for."""
+    _append_lines(ledger_dir / QUARANTINE_LOG, [decision])
+
+
+def quarantine_decisions(ledger_dir: Path) -> list[dict[str, Any]]:
+    return _read_lines(ledger_dir / QUARANTINE_LOG)
+
+
+def quarantined(ledger_dir: Path, fingerprint: str) -> dict[str, dict[str, Any]]:
+    """sha256 -> the decision that keeps it out of this build: an operator's quarantine not released since, or
+    an automatic one made by the same parser code (a new parser version tries the file again)."""
+    held: dict[str, dict[str, Any]] = {}
+    for d in quarantine_decisions(ledger_dir):
+        sha = d.get("sha256", "")
+        if d.get("action") == "release":
+            held.pop(sha, None)
+        elif d.get("action") == "quarantine" and d.get("fingerprint") in (None, "", fingerprint):
+            held[sha] = d
+    return held

@@ -34,11 +34,20 @@ class ParseJob:
     limits: tuple[tuple[str, int], ...] = ()  # further read_workbook limits (max_cells, max_sheets, ...)
 
     def __call__(self, chunk: list[Sighting]) -> list[dict[str, Any]]:
-        limits = dict(self.limits)
-        return [
-            parse_file(s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows, limits)
-            for s in chunk
-        ]
+        return [self.one(s) for s in chunk]
+
+    def one(self, s: Sighting) -> dict[str, Any]:
+        """One file's parse; an exception the parser raises on it becomes ``{"crash": "<what>"}``, for the run
+        to quarantine that file (for this parser version) instead of failing."""
+        try:
+            return self.parse(s)
+        except Exception as exc:
+            return {"crash": f"{type(exc).__name__}: {exc}"[:500]}
+
+    def parse(self, s: Sighting) -> dict[str, Any]:
+        return parse_file(
+            s, self.archive, self.province_code, self.max_unpacked_bytes, self.max_rows, dict(self.limits)
+        )
 
 
 def parse_file(

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ictstat.messages import render
-from tasks.intake import Sighting, ends_torn
+from tasks.intake import Held, Sighting, ends_torn
 from tasks.parsefile import CELL_COLUMNS, ParseJob, file_cells
 
 PARSER_VERSION = "1"
@@ -154,16 +154,23 @@ def assemble(
     parsed_by_sha: Mapping[str, dict[str, Any]],
     today: date,
     values_to: Path | None = None,
+    held: Sequence[Held] = (),
+    quarantined: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ParsedBatch:
     """The three frames of a run from every file's parse; later sightings of the same bytes are duplicates.
 
     Each distinct file's parse is looked up once, so ``parsed_by_sha`` may load it on demand (the flow reads
     them from the parse cache one at a time rather than holding every file's parse). With ``values_to`` the
-    values are written to that Parquet file as they come, PART_CELLS at a time, and never held whole."""
+    values are written to that Parquet file as they come, PART_CELLS at a time, and never held whole.
+
+    Files in ``quarantined`` (sha256 -> the decision) are not looked up: they are ``quarantined`` with who decided
+    and why. What intake ``held`` this run is a ``deferred`` row. A failure while one file's parse is taken in
+    rejects that file, naming it, and the others go on."""
     first_of: dict[str, Sighting] = {}
     subs: list[dict[str, Any]] = []
     parts = _ValueParts(values_to)  # the cells, a list per column, made into Arrow every PART_CELLS
     issues: list[dict[str, Any]] = []
+    quarantined = quarantined or {}
     for s in sorted(sightings, key=lambda s: s.seq):
         row = _base_row(s)
         if s.sha256 in first_of:
@@ -175,24 +182,72 @@ def assemble(
             subs.append(row)
             continue
         first_of[s.sha256] = s
-        parsed = parsed_by_sha[s.sha256]
-        if "failure" in parsed:
-            rule, vi, en = parsed["failure"]
-            row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
-            issues.append(_issue(s.submission_id, "", "", "", "", rule, "error", vi, en))
+        if s.sha256 in quarantined:
+            vi, en = quarantine_reason(quarantined[s.sha256])
+            row.update(intake_status="quarantined", reason_vi=vi, reason_en=en)
             subs.append(row)
             continue
-        row.update({k: parsed[k] for k in CACHED_FIELDS})
-        parts.extend(s.submission_id, row["template_id"], parsed)
-        for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]:
-            issues.append({"submission_id": s.submission_id, **i})
+        try:
+            file_issues = _assemble_one(s, row, parsed_by_sha[s.sha256], parts, today)
+        except Exception as exc:
+            vi, en = render("assemble_failed", value=s.relative_path, expected=f"{type(exc).__name__}: {exc}")
+            row = _base_row(s)
+            row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
+            file_issues = [_issue(s.submission_id, "", "", "", "", "assemble_failed", "error", vi, en)]
+        issues.extend(file_issues)
         subs.append(row)
-    return ParsedBatch(
-        pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
-        parts.close(),
-        pd.DataFrame(issues, columns=ISSUE_COLUMNS),
-        values_to,
+    subs.extend(_held_row(h) for h in held)
+    frame = pd.DataFrame(subs, columns=SUBMISSION_COLUMNS)
+    frame["seq"] = frame["seq"].astype("Int64")  # a held file has no sequence number yet
+    frame["size_bytes"] = frame["size_bytes"].astype("Int64")
+    return ParsedBatch(frame, parts.close(), pd.DataFrame(issues, columns=ISSUE_COLUMNS), values_to)
+
+
+def _assemble_one(
+    s: Sighting, row: dict[str, Any], parsed: Mapping[str, Any], parts: _ValueParts, today: date
+) -> list[dict[str, Any]]:
+    """Fill one file's row and cells; returns its issues."""
+    if "crash" in parsed:  # parsed again in this process and crashed: quarantined by the parse step
+        vi, en = render("parse_crashed", value=parsed["crash"])
+        row.update(intake_status="quarantined", reason_vi=vi, reason_en=en)
+        return []
+    if "failure" in parsed:
+        rule, vi, en = parsed["failure"]
+        row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
+        return [_issue(s.submission_id, "", "", "", "", rule, "error", vi, en)]
+    found = [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(dict(parsed), today)]
+    row.update({k: parsed[k] for k in CACHED_FIELDS})
+    parts.extend(s.submission_id, row["template_id"], parsed)
+    return [{"submission_id": s.submission_id, **i} for i in found]
+
+
+def quarantine_reason(decision: Mapping[str, Any]) -> tuple[str, str]:
+    """Who withdrew a file, when and why, in Vietnamese and English."""
+    return render(
+        "quarantined", value=decision.get("by", "?"), expected=decision.get("at", "?"),
+        reason=decision.get("reason", ""),
+    )  # fmt: skip
+
+
+def _held_row(h: Held) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(SUBMISSION_COLUMNS)
+    row.update(
+        submission_id=h.held_id,
+        original_name=h.relative_path.rsplit("/", 1)[-1],
+        relative_path=h.relative_path,
+        size_bytes=h.size_bytes if h.size_bytes >= 0 else None,
+        received_at=h.seen_at,
+        file_modified_at=(
+            datetime.fromtimestamp(h.mtime_ns / 1e9, UTC).isoformat(timespec="seconds")
+            if h.mtime_ns
+            else None
+        ),
+        archive_path="",
+        intake_status="deferred",
+        reason_vi=h.reason_vi,
+        reason_en=h.reason_en,
     )
+    return row
 
 
 CACHED_FIELDS = ("template_id", "form_code", "template_version", "province_code", "reporter_code", "period",

@@ -25,20 +25,25 @@ from typing import Any
 from ictstat import reference
 from ictstat.settings import Settings
 from tasks import ledger
-from tasks.intake import Sighting
+from tasks.intake import Held, Sighting
 
 SOURCE_DIRS = ("ictstat", "tasks", "schemas", "warehouse", "flows")
 SOURCE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".csv", ".json"}
 
 
-def inputs_key(settings: Settings, sightings: Sequence[Sighting], run_date: date) -> str:
-    """A hash of everything a build reads, except the run log itself."""
+def inputs_key(
+    settings: Settings, sightings: Sequence[Sighting], run_date: date, held: Sequence[Held] = ()
+) -> str:
+    """A hash of everything a build reads, except the run log itself: also what intake holds back now (shown
+    as deferred) and the quarantine decisions."""
     h = hashlib.sha256()
     for s in sorted(sightings, key=lambda s: s.seq):
         line = f"{s.seq}|{s.sha256}|{s.relative_path}|{s.size_bytes}|{s.mtime_ns}|{s.archive_path}\n"
         h.update(line.encode())
     h.update(code_fingerprint().encode())
     h.update(repr(ledger.corrupt_archive_copies(settings.ledger_dir)).encode())  # found by verify-archive
+    h.update(repr(sorted((x.path_key, x.rule) for x in held)).encode())
+    h.update(repr(ledger.quarantine_decisions(settings.ledger_dir)).encode())
     overlay = os.environ.get("ICTSTAT_REFERENCE_DIR")
     if overlay:
         h.update(_files_digest(Path(overlay)).encode())
@@ -125,17 +130,20 @@ def quick_unchanged(settings: Settings, run_date: date) -> tuple[dict[str, Any],
 
     Read-only and cheap (one ``lstat`` per inbox file, the ledger, the code fingerprint): ``ictstat run`` asks it
     first, so a night with nothing new costs about a second instead of a temporary Prefect server's start.
-    Anything else (a new or changed file, an inbox that cannot be listed, a new day that changes a period's
-    state) answers None, and the full run decides and reports."""
-    from tasks.intake import inbox_entries, read_ledger
+    Anything else (a new or changed file, one intake would hold back, an inbox that cannot be listed, a new day
+    that changes a period's state) answers None, and the full run decides and reports."""
+    from tasks.intake import list_inbox, read_ledger
 
     sightings = read_ledger(settings.ledger_dir)
-    known = {(s.relative_path, s.size_bytes, s.mtime_ns) for s in sightings}
+    known = {(s.path_key, s.size_bytes, s.mtime_ns) for s in sightings}
     try:
-        entries = inbox_entries(settings.inbox) if settings.inbox.exists() else []
+        listing = list_inbox(settings.inbox) if settings.inbox.exists() else None
     except OSError:
         return None
-    if any((rel, st.st_size, st.st_mtime_ns) not in known for rel, st in entries):
+    if listing is not None and (
+        listing.held  # a link, a pipe or a folder that cannot be listed: the run records and reports it
+        or any((os.fsencode(rel), st.st_size, st.st_mtime_ns) not in known for rel, st in listing.files)
+    ):
         return None
     last = unchanged_since(settings, inputs_key(settings, sightings, run_date))
     return None if last is None else (last, len(sightings))

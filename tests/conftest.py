@@ -58,14 +58,15 @@ def build_home(
 ) -> Path:
     """The nightly flow's steps without Prefect: intake, parse, validate, build (into the published path, without
     the rename); with ``record`` the changed figures go into the publication log as a real run's would."""
-    sightings, _ = intake.intake(
-        settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
-    )
+    taken = intake.take_in(settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes)
+    sightings = taken.sightings
     # the flow's own steps (their plain functions): parse cache, validation of new parses, checks across files
     todo, _ = steps.plan_parsing.fn(sightings, settings)
     steps.read_and_parse_locally.fn(todo, settings, None)
     values_path = settings.build_dir / f"values-{run_id}.parquet"  # as the flow: cells streamed to Parquet
-    batch = steps.validate_batch.fn(steps.assemble.fn(sightings, settings, as_of, values_path), settings)
+    batch = steps.validate_batch.fn(
+        steps.assemble.fn(sightings, settings, as_of, values_path, taken.held), settings
+    )
     runs = pd.DataFrame(
         [{"run_id": "T1", "flow_run_id": "", "kind": "test", "started_at": "2026-01-01T00:00:00+00:00",
           "finished_at": None, "status": "published", "files_new": len(sightings), "files_total": len(sightings),

@@ -231,3 +231,38 @@ def test_a_correction_published_in_the_second_it_arrived_is_in_its_restatement(
         con.close()
     assert len(rows) == 1 and rows[0][1] == 500
     assert rows[0][2].endswith(" vnpt_12_2020_dinh_chinh.xlsx")
+
+
+def test_a_hostile_inbox_never_stops_the_nightly_run(prefect_harness, tmp_path, demo_inbox, monkeypatch):
+    """Issue 13: odd names, a pipe, a link out of the inbox and a copy that crashes the parser, all in one
+    inbox: the run publishes the real files, holds or withdraws the others, and the next runs work."""
+    import os
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(demo_inbox / VNPT_DEC, os.fsencode(inbox) + b"/b\xe1o c\xe1o T12.xlsx")
+    shutil.copyfile(demo_inbox / VNPT_DEC.replace("12", "11"), inbox / "vnpt_T11\n[bold]x.xlsx")
+    poison = openpyxl.load_workbook(demo_inbox / VNPT_DEC.replace("12", "10"))
+    poison[SUBS]["E7"], poison[SUBS]["E8"] = 1.7e308, 1.7e308
+    poison.save(inbox / "vnpt_T10 [bản sửa].xlsx")
+    os.mkfifo(inbox / "pipe.xlsx")
+    (tmp_path / "secret.xlsx").write_bytes(b"outside the inbox")
+    (inbox / "link.xlsx").symlink_to(tmp_path / "secret.xlsx")
+    monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
+
+    first = nightly(as_of=date(2026, 1, 1))
+    assert first.status == "published" and first.accepted == 2 and first.deferred == 2
+    assert first.quarantined + first.rejected == 1
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = dict(con.execute("SELECT relative_path, status FROM audit.submissions").fetchall())
+    finally:
+        con.close()
+    assert rows["b\\xe1o c\\xe1o T12.xlsx"] == "accepted" and rows["vnpt_T11\n[bold]x.xlsx"] == "accepted"
+    assert rows["pipe.xlsx"] == rows["link.xlsx"] == "deferred"
+    assert b"outside the inbox" not in b"".join(
+        p.read_bytes() for p in (tmp_path / "archive").rglob("*.xlsx") if p.is_file()
+    )
+    second = nightly(as_of=date(2026, 1, 1))  # the same poisoned archive: still no failure
+    assert second.status in ("published", "unchanged")
+    assert nightly(as_of=date(2026, 1, 1)).status == "unchanged"
