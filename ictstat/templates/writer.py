@@ -40,6 +40,7 @@ DISTRICT_TABLE_HEADER_ROW = 5
 INDICATOR_LIST_HEADER_ROW = 4
 TOTAL_LABEL = "Tổng cộng"
 SIGNATURES = ("Người lập biểu", "Thủ trưởng đơn vị")
+DEPARTMENT = "Sở Thông tin và Truyền thông"  # addressee until 2025-02-28 (then reference.addressee)
 
 
 @dataclass
@@ -63,6 +64,7 @@ def write_form(
     reporter_codes: Sequence[str] = (),
     timestamp: datetime | None = None,
     communes: Sequence[Commune] = (),
+    addressee: str = DEPARTMENT,
 ) -> Path:
     """Write ``template`` to ``path`` (an .xlsx), blank when ``data`` is None.
 
@@ -73,7 +75,7 @@ def write_form(
     cover = wb.active
     assert cover is not None
     cover.title = template.cover_sheet
-    _write_cover(cover, template, data, reporter_codes)
+    _write_cover(cover, template, data, reporter_codes, addressee)
     for spec in template.sheets:
         ws = wb.create_sheet(spec.name)
         if spec.layout == "district_table":
@@ -126,13 +128,13 @@ def _style(cell: Any, font: Font = NORMAL, fill: PatternFill | None = None, bord
 
 
 def _write_cover(
-    ws: Worksheet, template: Template, data: FormData | None, reporter_codes: Sequence[str]
+    ws: Worksheet, template: Template, data: FormData | None, reporter_codes: Sequence[str], addressee: str
 ) -> None:
     ws["A1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     ws["A2"] = "Độc lập - Tự do - Hạnh phúc"
     ws["A4"] = template.title
-    ws["A5"] = "Kính gửi: Sở Thông tin và Truyền thông"
-    ws["A6"] = template.deadline_note
+    ws["A5"] = f"Kính gửi: {addressee}"
+    ws["A6"] = template.deadline_note.replace(DEPARTMENT, addressee)  # the notes name the department of 2020
     italic = Font(name="Times New Roman", italic=True, size=11)
     for ref, font in (("A1", BOLD), ("A2", BOLD), ("A4", TITLE), ("A5", NORMAL), ("A6", italic)):
         ws[ref].font = font
