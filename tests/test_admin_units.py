@@ -23,6 +23,7 @@ from ictstat.templates.writer import FormData, write_form
 from tasks import build
 from tasks.parse import parse_workbook
 from tasks.read import read_workbook
+from tests.conftest import REFERENCE_DIR
 
 Y2020 = date(2020, 12, 31)
 
@@ -236,3 +237,30 @@ def test_the_warehouse_holds_the_dimension_and_the_crosswalk_with_comments():
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'wh' AND table_name LIKE 'admin_unit%' "
         "AND comment LIKE '% / %'"
     ).fetchone() == (2,)
+
+
+def test_the_districts_of_2020_are_those_of_the_department_s_own_list():
+    """The library-built list against the department's own list of 2020 (a copy of
+    ../shared/reference/admin_units_binh_phuoc_2020.csv): names, kinds, commune and ward counts."""
+    with (REFERENCE_DIR / "admin_units_binh_phuoc_2020.csv").open(encoding="utf-8") as fh:
+        expected = [
+            (
+                r["district_code"],
+                r["district_name"],
+                r["district_type"],
+                int(r["commune_count"]),
+                int(r["wards"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
+    built = [
+        (
+            d.code,
+            d.name,
+            d.type,
+            len(reference.communes(d.code, Y2020)),
+            sum(c.type == "phường" for c in reference.communes(d.code, Y2020)),
+        )
+        for d in reference.districts("70", Y2020)
+    ]
+    assert built == expected
