@@ -99,7 +99,9 @@ def test_crosswalk_of_minh_hung_in_chon_thanh_matches_the_library():
     # the Xã Minh Hưng of Bù Đăng is another commune with another successor
     other = reference.resolve_commune("Xã Minh Hưng", "696", Y2020)
     assert other is not None and other.code == "25408"
-    assert reference.successor("commune", "70", "25408").code != "25441"  # type: ignore[union-attr]
+    assert reference.successor("commune", "70", "25408") == reference.Successor(
+        "commune", "25396", "xã", "Bù Đăng", "75"
+    )
     assert reference.successor("province", "70", "70") == reference.Successor(
         "province", "75", "tỉnh", "Đồng Nai", "75"
     )
