@@ -257,6 +257,7 @@ def templates(
     folder = out or settings.home / "templates"
     day = date.fromisoformat(as_of) if as_of else reference.last_valid_day(settings.province_code)
     districts = reference.districts(settings.province_code, day)
+    to = reference.addressee(settings.province_code, day)  # Sở KH&CN from 2025-03-01
     for t in latest_templates():
         reporters = [
             r for r in reference.reporters().values() if r.kind == t.reporter_kind and r.active_on(day)
@@ -267,10 +268,11 @@ def templates(
             for r in sorted(reporters, key=lambda r: r.code):
                 assert r.district_code is not None
                 path = write_form(t, folder / f"{t.file_stem}_{r.district_code}.xlsx", districts,
-                                  reporter_codes=[r.code], communes=reference.communes(r.district_code, day))  # fmt: skip
+                                  reporter_codes=[r.code], communes=reference.communes(r.district_code, day),
+                                  addressee=to)  # fmt: skip
                 console.print(f"{t.template_id} ({r.name_vi}) -> {path}")
             continue
-        path = write_form(t, folder / f"{t.file_stem}.xlsx", districts, reporter_codes=codes)
+        path = write_form(t, folder / f"{t.file_stem}.xlsx", districts, reporter_codes=codes, addressee=to)
         console.print(f"{t.template_id}: {t.title} -> {path}")
 
 

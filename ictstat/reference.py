@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 REFDATA = Path(str(files("ictstat") / "refdata"))
 # Tables that cover the whole country: the shipped file, plus vietnamadminunits for every other province.
 NATIONAL = {"admin_units", "communes", "provinces"}
+# Columns added to a table after deployments may have written their own copy of it: empty when absent.
+OPTIONAL_COLUMNS = {"reporters": ("successor_code", "source", "assumption"), "communes": ("source",)}
 
 
 def source(name: str) -> Path:
@@ -67,6 +69,9 @@ def frame(name: str) -> pd.DataFrame:
     data = _read(f"{name}.csv")
     columns = list(_read_path(source(f"{name}.csv"), source(f"{name}.csv").stat().st_mtime_ns)[0].keys())
     df = pd.DataFrame(data, columns=columns).fillna("")
+    for column in OPTIONAL_COLUMNS.get(name, ()):
+        if column not in df.columns:  # a deployment's own file written before the column existed
+            df[column] = ""
     return df.replace({"": None})
 
 
@@ -234,6 +239,9 @@ class Reporter:
     name_en: str
     valid_from: date
     valid_to: date | None
+    successor_code: str | None = None  # who took over its forms when it ceased (a merger of departments)
+    source: str = ""  # the decision its validity and successor come from
+    assumption: str = ""  # what is assumed rather than sourced, to be confirmed
 
     def active_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
@@ -251,6 +259,9 @@ def _reporters_cached(path: Path, mtime_ns: int) -> dict[tuple[str, str], Report
             r["name_en"],
             _d(r["valid_from"]) or date.min,
             _d(r["valid_to"]),
+            r.get("successor_code") or None,  # a deployment's own registry may predate these columns
+            r.get("source") or "",
+            r.get("assumption") or "",
         )
         for r in _read_path(path, mtime_ns)
     }
@@ -273,6 +284,36 @@ def resolve_reporter(text: object, province_code: str) -> Reporter | None:
         return None
     path = source("reporters.csv")
     return _reporters_by_name(path, path.stat().st_mtime_ns).get((province_code, key))
+
+
+def department(province_code: str, on: date) -> Reporter | None:
+    """The department the province's forms are addressed to on a day: the one active then, else (after the
+    province ceased) the last one, followed through its successors (Sở TT&TT -> Sở KH&CN from 2025-03-01)."""
+    mine = [r for r in reporters().values() if r.province_code == province_code and r.kind == "department"]
+    active = [r for r in mine if r.active_on(on)]
+    if active:
+        return active[0]
+    before = sorted((r for r in mine if r.valid_from <= on), key=lambda r: r.valid_from)
+    if not before:
+        return None
+    found = before[-1]
+    by_code = {r.code: r for r in mine}
+    while found.successor_code in by_code and found.successor_code != found.code:
+        found = by_code[found.successor_code]
+    return found
+
+
+def addressee(province_code: str, on: date) -> str:
+    """Who a form of that day is addressed to ("Sở Khoa học và Công nghệ" from 2025-03-01), without the
+    province's name, as a template's cover prints it."""
+    found = department(province_code, on)
+    # a merged province's department is found through the provinces it took over (Bình Phước -> Đồng Nai)
+    for r in _read("provinces.csv") if found is None else ():
+        if r["successor_code"] == province_code and r["province_code"] != province_code:
+            found = found or department(r["province_code"], on)
+    if found is None:
+        return "Sở Thông tin và Truyền thông"
+    return found.name_vi.split(" tỉnh ")[0].split(" thành phố ")[0]
 
 
 @lru_cache(maxsize=1)
@@ -364,7 +405,11 @@ _COMMUNE_TYPE_WORDS = ("thi tran", "phuong", "xa", "tt", "p", "x")
 
 
 def resolve_commune(text: object, district_code: str, on: date) -> Commune | None:
-    """A commune of the district from its name as typed ("Xã Long Giang", "P. Thác Mơ", "long giang") or code."""
+    """A commune of the district from its name as typed ("Xã Long Giang", "P. Thác Mơ", "long giang") or code.
+
+    The names of the day come first ("Thị trấn Chơn Thành" in 2020, "Phường Hưng Long" from 2022-10-01); a name
+    the same unit had in another period is the same commune (same GSO code), resolved to its row of the day.
+    """
     raw = fold(text).replace(".", " ").strip()
     if not raw:
         return None
@@ -376,4 +421,35 @@ def resolve_commune(text: object, district_code: str, on: date) -> Commune | Non
         if raw.startswith(word + " "):
             key = raw[len(word) + 1 :]
             break
-    return next((c for c in candidates if key == fold(c.name) or raw == fold(c.full_name)), None)
+    found = next((c for c in candidates if key == fold(c.name) or raw == fold(c.full_name)), None)
+    if found is not None:
+        return found
+    # another period's name: only when it names one unit, never a guess between two
+    codes = {c.code for c in _communes_by_district().get(district_code, ()) if raw == fold(c.full_name)}
+    codes = codes or {c.code for c in _communes_by_district().get(district_code, ()) if key == fold(c.name)}
+    return next((c for c in candidates if c.code in codes), None) if len(codes) == 1 else None
+
+
+@dataclass(frozen=True)
+class Successor:
+    level: str  # province, commune
+    code: str
+    type: str
+    name: str
+    province_code: str
+
+
+@lru_cache(maxsize=1)
+def _crosswalk() -> dict[tuple[str, str, str], Successor]:
+    return {
+        (r["legacy_level"], r["legacy_province_code"], r["legacy_code"]): Successor(
+            r["successor_level"], r["successor_code"], r["successor_type"], r["successor_name"],
+            r["successor_province_code"],
+        )
+        for r in _read("admin_unit_crosswalk.csv")
+    }  # fmt: skip
+
+
+def successor(level: str, province_code: str, code: str) -> Successor | None:
+    """The unit of 2025-07-01 a legacy province, district or commune passed to (ref.admin_unit_crosswalk)."""
+    return _crosswalk().get((level, province_code, code))

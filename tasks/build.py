@@ -38,6 +38,9 @@ REFERENCE_FRAMES = {
     "in_ref_reconciliation_rules": "reconciliation_rules",
     "in_ref_plan_targets": "plan_targets",
     "in_ref_reporting_calendar": "reporting_calendar",
+    "in_ref_admin_units": "admin_unit_history",
+    "in_ref_admin_unit_crosswalk": "admin_unit_crosswalk",
+    "in_ref_department_functions": "department_functions",
 }
 
 

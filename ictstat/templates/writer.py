@@ -47,6 +47,7 @@ INDICATOR_LIST_HEADER_ROW = 4
 TOTAL_LABEL = "Tổng cộng"
 SIGNATURES = printing.SIGNATURE_TITLES
 COVER_WIDTH = 3  # columns the cover's lines are centred over
+DEPARTMENT = "Sở Thông tin và Truyền thông"  # addressee until 2025-02-28 (then reference.addressee)
 
 
 @dataclass
@@ -70,6 +71,7 @@ def write_form(
     reporter_codes: Sequence[str] = (),
     timestamp: datetime | None = None,
     communes: Sequence[Commune] = (),
+    addressee: str = DEPARTMENT,
 ) -> Path:
     """Write ``template`` to ``path`` (an .xlsx), blank when ``data`` is None.
 
@@ -81,7 +83,7 @@ def write_form(
     cover = wb.active
     assert cover is not None
     cover.title = template.cover_sheet
-    _write_cover(cover, template, data, reporter_codes)
+    _write_cover(cover, template, data, reporter_codes, addressee)
     for spec in template.sheets:
         ws = wb.create_sheet(spec.name)
         if spec.layout == "district_table":
@@ -152,13 +154,13 @@ def _style(cell: Any, font: Font = NORMAL, fill: PatternFill | None = None, bord
 
 
 def _write_cover(
-    ws: Worksheet, template: Template, data: FormData | None, reporter_codes: Sequence[str]
+    ws: Worksheet, template: Template, data: FormData | None, reporter_codes: Sequence[str], addressee: str
 ) -> None:
     ws["A1"] = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     ws["A2"] = "Độc lập - Tự do - Hạnh phúc"
     ws["A4"] = template.title
-    ws["A5"] = "Kính gửi: Sở Thông tin và Truyền thông"
-    ws["A6"] = template.deadline_note
+    ws["A5"] = f"Kính gửi: {addressee}"
+    ws["A6"] = template.deadline_note.replace(DEPARTMENT, addressee)  # the notes name the department of 2020
     for ref, font in (("A1", BOLD), ("A2", BOLD), ("A4", TITLE), ("A5", NORMAL), ("A6", ITALIC)):
         ws[ref].font = font
     for row in (1, 2, 4, 5, 6):

@@ -22,7 +22,8 @@ FROM in_ref_districts;
 
 CREATE TABLE ref.reporters AS
 SELECT reporter_code, reporter_kind, province_code, district_code, name_vi, name_en,
-       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to,
+       successor_code, source, assumption
 FROM in_ref_reporters;
 
 CREATE TABLE ref.indicators AS
@@ -39,6 +40,29 @@ CREATE TABLE ref.communes AS
 SELECT province_code, district_code, commune_code, commune_name, commune_type,
        CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to
 FROM in_ref_communes;
+
+-- One dimension of administrative units over time (provinces, districts until 2025-06-30, communes, wards and
+-- special zones), one row per name and type a unit had: the key is (level, code, valid_from). Generated from
+-- vietnamadminunits by ictstat/refdata/build_admin_units.py; a GSO code of 2025 may repeat a legacy code.
+CREATE TABLE ref.admin_units AS
+SELECT level, code, unit_type, name, nullif(parent_code, '') AS parent_code, province_code,
+       CAST(valid_from AS DATE) AS valid_from, CAST(valid_to AS DATE) AS valid_to, source,
+       nullif(assumption, '') AS assumption
+FROM in_ref_admin_units;
+
+-- Every legacy unit and the unit of 2025-07-01 it passed to (one successor each).
+CREATE TABLE ref.admin_unit_crosswalk AS
+SELECT legacy_level, legacy_code, legacy_type, legacy_name, legacy_province_code,
+       CAST(legacy_valid_to AS DATE) AS legacy_valid_to, successor_level, successor_code, successor_type,
+       successor_name, successor_province_code, CAST(valid_from AS DATE) AS valid_from, source,
+       nullif(note, '') AS note
+FROM in_ref_admin_unit_crosswalk;
+
+-- Which department took over each function of the Sở Thông tin và Truyền thông on 2025-03-01.
+CREATE TABLE ref.department_functions AS
+SELECT province_code, domain, function_vi, function_en, reporter_code, successor_code,
+       CAST(valid_from AS DATE) AS valid_from, nullif(source, '') AS source, nullif(assumption, '') AS assumption
+FROM in_ref_department_functions;
 
 CREATE TABLE ref.periods AS
 SELECT period, period_kind, CAST(year AS INTEGER) AS year, CAST(number AS INTEGER) AS number,
