@@ -69,7 +69,7 @@ def _parse_on_dask(
             f"The Dask scheduler {address} did not answer within {settings.dask_connect_seconds:.0f} s ({exc}).",
             todo,
         ) from exc
-    with client:
+    with client, client.as_current():  # distributed.wait finds the client as the current one
         wait_for_a_worker(client, settings, logger, todo)
         workers = preflight(client, todo, settings, logger)
         send(client, workers, todo, settings, logger)

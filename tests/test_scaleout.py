@@ -16,8 +16,11 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,40 +89,46 @@ def start(procs: list[subprocess.Popen[bytes]], args: list[str], env: dict[str, 
 
 
 @pytest.fixture(scope="module")
-def database_url(work: Path, procs: list[subprocess.Popen[bytes]]) -> str | None:
+def database_url(procs: list[subprocess.Popen[bytes]]) -> Iterator[str | None]:
     """With ICTSTAT_SCALEOUT_POSTGRES=1: a PostgreSQL cluster of its own on a free port, with the role and the
     database docs/operations.md creates; its SQLAlchemy URL for the Prefect server. Else None (SQLite)."""
     if not POSTGRES:
-        return None
+        yield None
+        return
     initdb, postgres, psql = (shutil.which(n) for n in ("initdb", "postgres", "psql"))
     if not (initdb and postgres and psql):
         pytest.skip("PostgreSQL (Debian's postgresql package) is not installed")
-    data, port = work / "pgdata", free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    as_postgres: dict[str, Any] = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+    # not under pytest's temporary folders: those are private to this user, and PostgreSQL refuses to run as root
+    work = Path(tempfile.mkdtemp(prefix="ictstat-pg-"))
+    run_as: dict[str, Any] = {}
+    if os.geteuid() == 0:
         import pwd
 
         user = pwd.getpwnam("postgres")
         os.chown(work, user.pw_uid, user.pw_gid)
-        as_postgres = {"user": user.pw_uid, "group": user.pw_gid}
-    subprocess.run([initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], env=env, check=True,
-                   capture_output=True, **as_postgres)  # fmt: skip
-    log = work / "postgres.log"
-    proc = subprocess.Popen(
-        [postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(work)],
-        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True, **as_postgres,
-    )  # fmt: skip
-    procs.append(proc)
-    sql = [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c"]
-    wait_for("postgres", lambda: subprocess.run([*sql, "SELECT 1"], env=env, capture_output=True).returncode == 0,
-             proc, log, STARTUP_TIMEOUT)  # fmt: skip
-    for statement in (
-        "CREATE ROLE prefect LOGIN PASSWORD 'prefect'",
-        "CREATE DATABASE prefect OWNER prefect",
-    ):
-        subprocess.run([*sql, statement], env=env, check=True, capture_output=True)
-    return f"postgresql+asyncpg://prefect:prefect@127.0.0.1:{port}/prefect"
+        run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    data, port, log = work / "data", free_port(), work / "postgres.log"
+    try:
+        subprocess.run([initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], env=env, check=True,
+                       capture_output=True, cwd=work, **run_as)  # fmt: skip
+        with log.open("ab") as out:
+            proc = subprocess.Popen(
+                [postgres, "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(work)], env=env,
+                cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **run_as,
+            )  # fmt: skip
+        procs.append(proc)
+        sql = [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c"]
+        wait_for("postgres", lambda: subprocess.run([*sql, "SELECT 1"], env=env, capture_output=True).returncode == 0,
+                 proc, log, STARTUP_TIMEOUT)  # fmt: skip
+        for statement in (
+            "CREATE ROLE prefect LOGIN PASSWORD 'prefect'",
+            "CREATE DATABASE prefect OWNER prefect",
+        ):
+            subprocess.run([*sql, statement], env=env, check=True, capture_output=True)
+        yield f"postgresql+asyncpg://prefect:prefect@127.0.0.1:{port}/prefect"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -205,10 +214,16 @@ def reference(work: Path, demo_inbox: Path) -> Path:
     return build_home(make_home(work / "reference", demo_inbox))
 
 
+@dataclass
+class Pool:
+    log: Path  # the first prefect worker's
+    workers: list[subprocess.Popen[bytes]]
+
+
 @pytest.fixture(scope="module")
 def pool(
     server: str, cluster: Cluster, home: Path, work: Path, procs: list[subprocess.Popen[bytes]]
-) -> Iterator[Path]:
+) -> Iterator[Pool]:
     """The work pool, the deployments of prefect.yaml, and a `prefect worker` whose runs parse on the cluster;
     the client of this process pointed at the server. Answers the worker's log."""
     env = base_env(work / "cli_prefect_home", PREFECT_API_URL=server, PREFECT_CLI_PROMPT="false")
@@ -219,7 +234,6 @@ def pool(
         )
         assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     assert registered_deployments(server) >= {"nightly", "backfill"}
-    log = work / "worker.log"
     worker_env = base_env(
         work / "worker_prefect_home",
         PREFECT_API_URL=server,
@@ -230,18 +244,20 @@ def pool(
         ICTSTAT_DASK_MIN_FILES="1",  # the demo inbox is smaller than the production threshold
         ICTSTAT_WORKERS="1",
     )
-    # started outside the checkout: the pull step and the module-path entrypoints find the code
-    proc = start(procs, [PREFECT, "worker", "start", "--pool", "ictstat-process"], worker_env, log, work)
-    wait_for(
-        "prefect worker", lambda: "started!" in log.read_text(errors="replace"), proc, log, STARTUP_TIMEOUT
-    )
+    # started outside the checkout: the pull step and the module-path entrypoints find the code; on PostgreSQL
+    # two workers race for every run, as two machines do
+    workers = []
+    for n in range(2 if POSTGRES else 1):
+        log = work / f"worker-{n}.log"
+        proc = start(procs, [PREFECT, "worker", "start", "--pool", "ictstat-process"], worker_env, log, work)
+        wait_for("prefect worker", lambda log=log: "started!" in log.read_text(errors="replace"), proc, log,
+                 STARTUP_TIMEOUT)  # fmt: skip
+        workers.append(proc)
     with temporary_settings(updates={PREFECT_API_URL: server}):
-        yield log
+        yield Pool(work / "worker-0.log", workers)
 
 
-def run(
-    name: str, worker_log: Path, parameters: dict[str, Any], env: dict[str, str] | None = None
-) -> FlowRun:
+def run(name: str, pool: Pool, parameters: dict[str, Any], env: dict[str, str] | None = None) -> FlowRun:
     """A run of a deployment created through the API (as the UI or the schedule does), waited for."""
     flow_run = run_deployment(
         name=name, parameters=parameters, job_variables={"env": env} if env else None,
@@ -249,7 +265,7 @@ def run(
     )  # fmt: skip
     assert isinstance(flow_run, FlowRun) and flow_run.state is not None
     assert flow_run.state.is_final(), (
-        f"still {flow_run.state.name} after {RUN_TIMEOUT:.0f} s\n{tail(worker_log)}"
+        f"still {flow_run.state.name} after {RUN_TIMEOUT:.0f} s\n{tail(pool.log)}"
     )
     return flow_run
 
@@ -306,10 +322,10 @@ def small_home(work: Path, demo_inbox: Path, name: str) -> Path:
 
 
 def test_the_work_pool_runs_the_nightly_and_a_backfill_on_dask_with_the_local_figures(
-    pool: Path, home: Path, reference: Path, cluster: Cluster
+    pool: Pool, home: Path, reference: Path, cluster: Cluster
 ) -> None:
     nightly = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()})
-    assert nightly.state is not None and nightly.state.is_completed(), f"{nightly.state}\n{tail(pool)}"
+    assert nightly.state is not None and nightly.state.is_completed(), f"{nightly.state}\n{tail(pool.log)}"
     logs = run_logs(nightly)
     assert "Dask: 2 of 2 worker(s) see the archive" in logs, logs[-3000:]
     assert "left on this machine" not in logs  # nothing fell back: the cluster parsed every file
@@ -318,7 +334,7 @@ def test_the_work_pool_runs_the_nightly_and_a_backfill_on_dask_with_the_local_fi
 
     backfill = run("backfill/backfill", pool,
                    {**FORM_DEFAULTS, "period_from": "2020", "period_to": "2020", "mode": "all", "reparse": True})  # fmt: skip
-    assert backfill.state is not None and backfill.state.is_completed(), f"{backfill.state}\n{tail(pool)}"
+    assert backfill.state is not None and backfill.state.is_completed(), f"{backfill.state}\n{tail(pool.log)}"
     logs = run_logs(backfill)
     assert "Dask: 2 of 2 worker(s) see the archive" in logs, logs[-3000:]
     assert figure_differences(home / "warehouse.duckdb", reference) == []
@@ -357,12 +373,12 @@ def assert_nothing_rejected(home: Path, published: bool) -> None:
 
 
 def test_workers_that_cannot_see_the_archive_make_the_run_parse_here_and_reject_nothing(
-    pool: Path, blind: Cluster, work: Path, demo_inbox: Path
+    pool: Pool, blind: Cluster, work: Path, demo_inbox: Path
 ) -> None:
     home = small_home(work, demo_inbox, "blind_local")
     flow_run = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()},
                    {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": blind.address})  # fmt: skip
-    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool)}"
+    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool.log)}"
     logs = run_logs(flow_run)
     assert (
         "cannot see the ictstat home" in logs and f"parsing the {SMALL} file(s) left on this machine" in logs
@@ -371,31 +387,31 @@ def test_workers_that_cannot_see_the_archive_make_the_run_parse_here_and_reject_
 
 
 def test_workers_that_cannot_see_the_archive_fail_the_run_when_told_to(
-    pool: Path, blind: Cluster, work: Path, demo_inbox: Path
+    pool: Pool, blind: Cluster, work: Path, demo_inbox: Path
 ) -> None:
     home = small_home(work, demo_inbox, "blind_fail")
     flow_run = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()},
                    {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": blind.address,
                     "ICTSTAT_DASK_UNAVAILABLE": "fail"})  # fmt: skip
-    assert flow_run.state is not None and flow_run.state.is_failed(), f"{flow_run.state}\n{tail(pool)}"
+    assert flow_run.state is not None and flow_run.state.is_failed(), f"{flow_run.state}\n{tail(pool.log)}"
     assert "No Dask worker sees" in (flow_run.state.message or "") + run_logs(flow_run)
     assert_nothing_rejected(home, published=False)
     # the files stay new: a later run without the cluster takes them in and accepts them all
     again = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()},
                 {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": ""})  # fmt: skip
-    assert again.state is not None and again.state.is_completed(), f"{again.state}\n{tail(pool)}"
+    assert again.state is not None and again.state.is_completed(), f"{again.state}\n{tail(pool.log)}"
     assert_nothing_rejected(home, published=True)
 
 
 def test_a_scheduler_without_workers_is_waited_for_a_bounded_time_then_the_run_parses_here(
-    pool: Path, work: Path, demo_inbox: Path, procs: list[subprocess.Popen[bytes]]
+    pool: Pool, work: Path, demo_inbox: Path, procs: list[subprocess.Popen[bytes]]
 ) -> None:
     empty = dask_cluster(procs, work, "empty", 0)
     home = small_home(work, demo_inbox, "no_workers")
     flow_run = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()},
                    {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": empty.address,
                     "ICTSTAT_DASK_WAIT_SECONDS": "4", "ICTSTAT_DASK_LOG_SECONDS": "1"})  # fmt: skip
-    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool)}"
+    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool.log)}"
     logs = run_logs(flow_run)
     assert logs.count("Waiting for a Dask worker") >= 2, logs[-3000:]
     assert "has had no worker for" in logs and f"parsing the {SMALL} file(s) left on this machine" in logs
@@ -403,13 +419,92 @@ def test_a_scheduler_without_workers_is_waited_for_a_bounded_time_then_the_run_p
 
 
 def test_an_unreachable_scheduler_is_given_up_quickly_and_the_run_parses_here(
-    pool: Path, work: Path, demo_inbox: Path
+    pool: Pool, work: Path, demo_inbox: Path
 ) -> None:
     home = small_home(work, demo_inbox, "no_scheduler")
     flow_run = run("nightly/nightly", pool, {"as_of": AS_OF.isoformat()},
                    {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": f"tcp://127.0.0.1:{free_port()}",
                     "ICTSTAT_DASK_CONNECT_SECONDS": "3"})  # fmt: skip
-    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool)}"
+    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool.log)}"
     logs = run_logs(flow_run)
     assert "did not answer within 3 s" in logs and f"parsing the {SMALL} file(s) left on this machine" in logs
     assert_nothing_rejected(home, published=True)
+
+
+def test_a_nightly_and_a_backfill_started_together_both_complete_one_writer_at_a_time(
+    pool: Pool, work: Path, demo_inbox: Path, cluster: Cluster
+) -> None:
+    """Created at the same moment (on PostgreSQL, two workers race for them): both run, parse on the cluster,
+    and the writer lock orders their publications."""
+    home = small_home(work, demo_inbox, "raced")
+    env = {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": cluster.address}
+    created = [
+        run_deployment(name="nightly/nightly", parameters={"as_of": AS_OF.isoformat()}, timeout=0,
+                       as_subflow=False, job_variables={"env": env}),
+        run_deployment(name="backfill/backfill", timeout=0, as_subflow=False, job_variables={"env": env},
+                       parameters={**FORM_DEFAULTS, "period_from": "2019", "period_to": "2020", "mode": "all"}),
+    ]  # fmt: skip
+    runs = wait_all([r.id for r in created if isinstance(r, FlowRun)], pool)
+    for r in runs:
+        assert r.state is not None and r.state.is_completed(), f"{r.name}: {r.state}\n{tail(pool.log)}"
+    ledger = [json.loads(x) for x in (home / "archive/ledger/runs.jsonl").read_text().splitlines()]
+    assert sorted(r["flow_run_id"] for r in ledger) == sorted(str(r.id) for r in runs)
+    assert sum(r["files_new"] for r in ledger) == SMALL  # taken in once, by whichever ran first
+    assert state.accounting(home).problems() == []
+    assert_nothing_rejected(home, published=True)
+
+
+def wait_all(ids: list[Any], pool: Pool) -> list[FlowRun]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    with get_client(sync_client=True) as client:
+        while True:
+            runs = [client.read_flow_run(i) for i in ids]
+            if all(r.state is not None and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+                return runs
+            time.sleep(1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# stopping (last: it stops the module's worker)
+
+STOP_SECONDS = 15.0  # TimeoutStopSec of the systemd unit in docs/operations.md
+
+
+def test_a_worker_stopped_as_its_systemd_unit_stops_it_is_gone_in_time_and_its_run_publishes(
+    pool: Pool, work: Path, demo_inbox: Path
+) -> None:
+    """`systemctl stop` with KillMode=process: SIGTERM to the worker alone, SIGKILL to it alone after
+    TimeoutStopSec. The flow run it started, paused at its build (the writer lock held), runs on and publishes."""
+    home = small_home(work, demo_inbox, "stopped_worker")
+    created = run_deployment(
+        name="nightly/nightly", parameters={"as_of": AS_OF.isoformat()}, timeout=0, as_subflow=False,
+        job_variables={"env": {"ICTSTAT_HOME": str(home), "ICTSTAT_DASK_ADDRESS": "",
+                               "ICTSTAT_FAULT_PAUSE": "build", "ICTSTAT_FAULT_PAUSE_SECONDS": "20"}},
+    )  # fmt: skip
+    assert isinstance(created, FlowRun)
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while not (home / ".fault-build").exists():  # the run is at its build, before the publication
+        assert time.monotonic() < deadline and pool.workers[0].poll() is None, tail(pool.log)
+        time.sleep(0.5)
+
+    stopping = time.monotonic()
+    for worker in pool.workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in pool.workers:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(timeout=max(0.1, STOP_SECONDS - (time.monotonic() - stopping)))
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)  # the worker's process only, as KillMode=process does
+        worker.wait(timeout=10)
+    assert time.monotonic() - stopping < STOP_SECONDS + 10
+
+    with get_client(sync_client=True) as client:
+        while True:
+            flow_run = client.read_flow_run(created.id)
+            if (flow_run.state and flow_run.state.is_final()) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{tail(pool.log)}"
+    assert_nothing_rejected(home, published=True)
+    runs = [json.loads(x) for x in (home / "archive/ledger/runs.jsonl").read_text().splitlines()]
+    assert [(r["status"], r["flow_run_id"]) for r in runs] == [("published", str(created.id))]
