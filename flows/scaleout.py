@@ -69,10 +69,16 @@ def _parse_on_dask(
             f"The Dask scheduler {address} did not answer within {settings.dask_connect_seconds:.0f} s ({exc}).",
             todo,
         ) from exc
-    with client, client.as_current():  # distributed.wait finds the client as the current one
-        wait_for_a_worker(client, settings, logger, todo)
-        workers = preflight(client, todo, settings, logger)
-        send(client, workers, todo, settings, logger)
+    try:
+        with client, client.as_current():  # distributed.wait finds the client as the current one
+            wait_for_a_worker(client, settings, logger, todo)
+            workers = preflight(client, todo, settings, logger)
+            send(client, workers, todo, settings, logger)
+    except (OSError, TimeoutError) as exc:  # the scheduler lost mid-run (CommClosedError is an OSError)
+        # files whose parses came back are in the cache already; parsing them again here writes the same
+        raise DaskUnavailable(
+            f"Mất kết nối với bộ điều phối Dask {address}. / Lost the Dask scheduler {address}: {exc}", todo
+        ) from exc
 
 
 def wait_for_a_worker(
@@ -144,7 +150,7 @@ def send(
     from distributed import wait
 
     here = steps.parse_job(settings)
-    job = RemoteParseJob(dataclasses.replace(here, archive=here.archive.absolute()))
+    job = absolute_job(settings)
     sink = steps.ParseSink(settings)
     chunks = [todo[i : i + steps.CHUNK] for i in range(0, len(todo), steps.CHUNK)]
     futures = {
@@ -171,6 +177,12 @@ def send(
         raise
     finally:
         sink.flush()  # what came back is validated and cached whatever happens to the rest
+
+
+def absolute_job(settings: Settings) -> RemoteParseJob:
+    """The job the workers run: the archive's absolute path (a worker's working directory is not the run's)."""
+    here = steps.parse_job(settings)
+    return RemoteParseJob(dataclasses.replace(here, archive=here.archive.absolute()))
 
 
 def chunk_result(
