@@ -10,8 +10,8 @@ stopping ``ictstat serve`` pauses the nightly schedule. So::
     python -m deployments.switch pool    # after `ictstat serve` is stopped: deploy prefect.yaml, resume both
 
 ``ictstat serve`` refuses to start while a deployment of the same name is attached to a work pool
-(:func:`refuse_if_attached_to_a_pool`), and ``pool`` refuses while a runner still polls for the served
-deployments. Both read ``PREFECT_API_URL``.
+(:func:`refuse_if_attached_to_a_pool`), and ``pool`` refuses while a runner still serves them (not paused,
+polled in the last minute). Both read ``PREFECT_API_URL``.
 """
 
 from __future__ import annotations
@@ -72,9 +72,11 @@ def to_serve() -> list[str]:
 def to_pool(prefect_file: Path = CHECKOUT / "deployments" / "prefect.yaml") -> list[str]:
     """Register the work-pool variant from ``prefect.yaml`` and make sure neither deployment stays paused."""
     now = datetime.now(UTC)
+    # `ictstat serve` pauses its deployments when it stops; served, unpaused and polled lately: still serving
     served = [
         n for n, d in current().items()
-        if not d.work_pool_name and d.last_polled is not None and now - d.last_polled < SERVED_RECENTLY
+        if not d.work_pool_name and not d.paused and d.last_polled is not None
+        and now - d.last_polled < SERVED_RECENTLY
     ]  # fmt: skip
     if served:
         raise SwitchRefused(

@@ -494,3 +494,46 @@ def test_a_worker_stopped_as_its_systemd_unit_stops_it_is_gone_at_once_and_its_r
     assert_nothing_rejected(home, published=True)
     runs = [json.loads(x) for x in (home / "archive/ledger/runs.jsonl").read_text().splitlines()]
     assert [(r["status"], r["flow_run_id"]) for r in runs] == [("published", str(created.id))]
+
+
+def test_the_variants_switch_back_and_forth_without_a_wrong_runner_or_a_paused_schedule(
+    pool: Pool, server: str, home: Path, work: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """deployments/switch.py, as docs/operations.md says to use it (after the stop test: no prefect worker
+    polls any more, so a run that completes here was run by `ictstat serve`)."""
+    from deployments import switch
+
+    env = base_env(work / "serve_prefect_home", PREFECT_API_URL=server, ICTSTAT_HOME=str(home),
+                   PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_CLI_PROMPT="false")  # fmt: skip
+
+    def python(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *args], env=env, cwd=work, capture_output=True, text=True,
+                              timeout=240)  # fmt: skip
+
+    refused = python("-m", "ictstat.cli", "serve")  # the work-pool variant is registered
+    assert refused.returncode == 1 and "python -m deployments.switch serve" in refused.stderr, refused.stderr
+    assert python("-m", "deployments.switch", "serve").returncode == 0
+    assert switch.current() == {}
+
+    log = work / "serve.log"
+    serving = start(procs, [sys.executable, "-m", "ictstat.cli", "serve"], env, log, work)
+    wait_for("ictstat serve", lambda: registered_deployments(server) >= {"nightly", "backfill"}, serving, log,
+             STARTUP_TIMEOUT)  # fmt: skip
+    assert {n: d.work_pool_name for n, d in switch.current().items()} == {n: None for n in switch.NAMES}
+    served = run("backfill/backfill", pool, {**FORM_DEFAULTS, "period_from": "2020", "period_to": "2020",
+                                             "dry_run": True})  # fmt: skip
+    assert served.state is not None and served.state.is_completed(), f"{served.state}\n{tail(log)}"
+
+    still = python("-m", "deployments.switch", "pool")  # refused while `ictstat serve` runs
+    assert still.returncode == 1 and "stop it first" in still.stderr, still.stderr
+    serving.send_signal(signal.SIGTERM)
+    assert serving.wait(timeout=60) == 0, tail(log)
+    assert switch.current()["nightly/nightly"].paused  # what `ictstat serve` does when it stops
+
+    moved = python("-m", "deployments.switch", "pool")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    after = switch.current()
+    assert {n: (d.work_pool_name, d.paused) for n, d in after.items()} == {
+        n: ("ictstat-process", False) for n in switch.NAMES
+    }
+    assert [s.active for s in after["nightly/nightly"].schedules] == [True]
