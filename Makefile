@@ -52,7 +52,7 @@ reliability: .venv/.synced  ## the long fault/fuzz campaign; rewrites docs/relia
 
 # The production path on PostgreSQL (before a release): tests/test_scaleout.py with a PostgreSQL cluster the test
 # starts on a free port (Debian's postgresql: apt-get install postgresql) and two prefect workers racing.
-scaleout-postgres: .venv/.synced  ## the scale-out test on PostgreSQL, two workers racing (~10 min)
+scaleout-postgres: .venv/.synced  ## the scale-out test on PostgreSQL, two workers racing (~20 min)
 	ICTSTAT_SCALEOUT_POSTGRES=1 .venv/bin/pytest -x -v tests/test_scaleout.py
 
 serve: .venv/.synced  ## local Prefect server + UI on http://127.0.0.1:4200, nightly schedule and backfill form
