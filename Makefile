@@ -4,7 +4,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo check test system-deps lint format typecheck run templates serve bench reliability clean
+.PHONY: demo check test system-deps lint format typecheck run templates serve bench reliability scaleout-postgres clean
 
 $(UV):
 	python3 -m venv .tools
@@ -63,6 +63,11 @@ RELIABILITY_RUNS ?= 5
 RELIABILITY_FUZZ ?= 400
 reliability: .venv/.synced  ## the long fault/fuzz campaign; rewrites docs/reliability.md (~20 min)
 	.venv/bin/python -m faults.run --runs $(RELIABILITY_RUNS) --fuzz-examples $(RELIABILITY_FUZZ)
+
+# The production path on PostgreSQL (before a release): tests/test_scaleout.py with a PostgreSQL cluster the test
+# starts on a free port (Debian's postgresql: apt-get install postgresql) and two prefect workers racing.
+scaleout-postgres: .venv/.synced  ## the scale-out test on PostgreSQL, two workers racing (~20 min)
+	ICTSTAT_SCALEOUT_POSTGRES=1 .venv/bin/pytest -x -v tests/test_scaleout.py
 
 serve: .venv/.synced  ## local Prefect server + UI on http://127.0.0.1:4200, nightly schedule and backfill form
 	.venv/bin/ictstat serve

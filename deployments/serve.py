@@ -2,8 +2,9 @@
 
 This module owns the definition of the two *served* deployments (one machine, no work pool needed); the same
 two deployments for a process work pool (workers on other machines) are declared in
-``deployments/prefect.yaml``. ``ictstat serve`` starts a local Prefect server and serves these; to serve them
-against a server that is already running::
+``deployments/prefect.yaml``; ``python -m deployments.switch serve|pool`` moves them from one to the other
+(serving refuses to start while they are attached to a work pool). ``ictstat serve`` starts a local Prefect
+server and serves these; to serve them against a server that is already running::
 
     PREFECT_API_URL=http://127.0.0.1:4200/api python deployments/serve.py
 
@@ -31,6 +32,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
+from deployments.switch import refuse_if_attached_to_a_pool
 from flows.backfill import backfill
 from flows.nightly import nightly
 from ictstat import __version__
@@ -90,6 +92,9 @@ def serve_deployments() -> None:
     # the nightly deployment as paused while nothing runs it, and the nights missed meanwhile are not caught up
     # one after the other on restart, which is right here because each night's run takes in everything that
     # arrived since the last one.
+    # Serving a deployment that is attached to a work pool leaves it there (a worker would take its runs):
+    # the switch between the variants is deployments/switch.py's.
+    refuse_if_attached_to_a_pool()
     serve(*deployments(), pause_on_shutdown=True)
 
 

@@ -114,20 +114,16 @@ def run_pipeline(
 
 
 def parse_everywhere(todo: list[Sighting], settings: Settings, progress_key: str | None) -> int:
-    """Parse on a Dask cluster when one is configured (one Prefect task per chunk, through prefect-dask),
-    else on this machine's processes; the parses (validated) go into the parse cache. Returns how many."""
+    """Parse on a Dask cluster when one is configured and there are at least ``dask_min_files`` files to parse
+    (:mod:`flows.scaleout`: what the cluster cannot parse is parsed here, or the run fails, by setting), else on
+    this machine's processes; the parses (validated) go into the parse cache. Returns how many files."""
     if not todo:
         return 0
-    if not settings.dask_address:
-        return steps.read_and_parse_locally(opaque(todo), settings, progress_key)
-    from prefect_dask import DaskTaskRunner
+    left = todo
+    if settings.dask_address and len(todo) >= settings.dask_min_files:
+        from flows import scaleout
 
-    job = steps.parse_job(settings)
-    sink = steps.ParseSink(settings)
-    chunks = [todo[i : i + steps.CHUNK] for i in range(0, len(todo), steps.CHUNK)]
-    with DaskTaskRunner(address=settings.dask_address) as runner:
-        futures = [runner.submit(steps.read_and_parse, parameters={"chunk": c, "job": job}) for c in chunks]
-        for chunk, future in zip(chunks, futures, strict=True):
-            sink.add(chunk, future.result())
-    sink.flush()
-    return sink.written
+        left = scaleout.parse_on_dask(todo, settings, get_run_logger())
+    if left:
+        steps.read_and_parse_locally(opaque(left), settings, progress_key)
+    return len(todo)

@@ -153,16 +153,21 @@ def _serve(api_url: str | None) -> int:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from deployments.serve import serve_deployments
+    from deployments.switch import SwitchRefused
 
-    if api_url is None:
-        serve_deployments()
+    try:
+        if api_url is None:
+            serve_deployments()
+            return 0
+        # The environment variable for the flow runs the runner starts in subprocesses, the temporary setting
+        # for this process, whose Prefect settings were read when prefect was imported.
+        os.environ["PREFECT_API_URL"] = api_url
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            serve_deployments()
         return 0
-    # The environment variable for the flow runs the runner starts in subprocesses, the temporary setting for
-    # this process, whose Prefect settings were read when prefect was imported.
-    os.environ["PREFECT_API_URL"] = api_url
-    with temporary_settings(updates={PREFECT_API_URL: api_url}):
-        serve_deployments()
-    return 0
+    except SwitchRefused as exc:  # the work-pool variant is registered: serving it would leave it attached
+        print(f"ictstat serve: {exc}", file=sys.stderr, flush=True)
+        return 1
 
 
 def _print_how_to(ui_url: str, stops: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -73,7 +74,29 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None,
         description="Address of a Dask scheduler (tcp://host:8786): when set, parsing fans out to its workers "
-        "through prefect-dask; the warehouse build stays in the run's own process (one writer).",
+        "(plain Dask tasks: the workers need the same code and the same absolute ICTSTAT_HOME, not the Prefect "
+        "API); the warehouse build stays in the run's own process (one writer).",
+    )
+    dask_min_files: int = Field(
+        default=500,
+        description="Fewer files to parse than this are parsed on this machine even when a Dask scheduler is set "
+        "(the same threshold as the local process pool: a cluster's round trips cost more than they save).",
+    )
+    dask_connect_seconds: float = Field(
+        default=10.0, description="How long a run tries to reach the Dask scheduler before giving up on it."
+    )
+    dask_wait_seconds: float = Field(
+        default=300.0,
+        description="How long a run waits for a Dask worker (at the start, or when every worker is gone) before "
+        "giving up on the cluster.",
+    )
+    dask_log_seconds: float = Field(
+        default=30.0, description="How often a run waiting for Dask workers says so in its log."
+    )
+    dask_unavailable: Literal["local", "fail"] = Field(
+        default="local",
+        description="When the Dask cluster cannot be used (no scheduler, no worker, workers that cannot see the "
+        "archive): 'local' parses the files left on this machine, 'fail' fails the run.",
     )
     reporting_calendar: Path | None = Field(
         default=None,

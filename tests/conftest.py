@@ -125,7 +125,7 @@ def demo_db(demo_warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 FULL_LANE_FIXTURES = {"demo_inbox", "prefect_harness"}
 FULL_LANE_MODULES = {
     "test_bench_smoke", "test_docs", "test_faults", "test_first_run", "test_fuzz", "test_injection",
-    "test_prefect_server",
+    "test_notify_and_lock", "test_prefect_server", "test_scaleout",
 }  # fmt: skip
 
 

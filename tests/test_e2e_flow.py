@@ -175,6 +175,7 @@ def test_parsing_on_a_dask_cluster_publishes_the_same_warehouse(
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         monkeypatch.setenv("ICTSTAT_HOME", str(distributed_home))
         monkeypatch.setenv("ICTSTAT_DASK_ADDRESS", cluster.scheduler_address)
+        monkeypatch.setenv("ICTSTAT_DASK_MIN_FILES", "1")  # 455 files: fewer than production sends to Dask
         summary = nightly(as_of=date(2026, 1, 1))
     assert summary.accepted == DEMO_FILES
     assert _marts(distributed_home / "warehouse.duckdb") == _marts(local / "warehouse.duckdb")
