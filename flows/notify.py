@@ -13,6 +13,7 @@ import logging
 import urllib.request
 from typing import Any
 
+from ictstat.messages import is_parameter_error
 from ictstat.settings import load_settings
 
 logger = logging.getLogger("ictstat.notify")
@@ -40,6 +41,8 @@ def post_json(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
 
 
 def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    if is_parameter_error(getattr(state, "message", None)):
+        return  # a typo in a form is answered by the run's own message, not by an alert
     summary = failure_summary(flow, flow_run, state)
     logger.error(summary["text"])
     webhook = load_settings().webhook_url

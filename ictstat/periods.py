@@ -12,6 +12,9 @@ from datetime import date
 
 from ictstat.text import fold
 
+# The same notation as one regular expression, for forms that refuse a bad period before any run exists
+# (the Prefect UI shows it as the field's pattern).
+PERIOD_PATTERN = r"^[0-9]{4}(-H[12]|-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 _PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),
     "half": re.compile(r"^(\d{4})-H([12])$"),
@@ -40,8 +43,8 @@ class Period:
                     break
                 return cls(year, kind, number)
         raise ValueError(
-            f"'{text}' is not a period; use 2020, 2020-H1, 2020-Q3 or 2020-07 "
-            f"/ '{text}' không phải kỳ báo cáo; dùng 2020, 2020-H1, 2020-Q3 hoặc 2020-07"
+            f"'{text}' không phải kỳ báo cáo; dùng 2020, 2020-H1, 2020-Q3 hoặc 2020-07 "
+            f"/ '{text}' is not a period; use 2020, 2020-H1, 2020-Q3 or 2020-07"
         )
 
     @classmethod

@@ -33,6 +33,18 @@ def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
         con.close()
 
 
+def appendix_years(warehouse: Path) -> list[int]:
+    """The report years the published warehouse has appendix figures for."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT report_year FROM mart.appendix_lines WHERE value IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return [int(r[0]) for r in rows]
+
+
 def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
     rows = appendix_rows(warehouse, appendix, year)
     title = rows[0][7] if rows else appendix
