@@ -112,13 +112,17 @@ def state_message(summary: RunSummary) -> str:
     files = summary.rejected_files
     if not files and not summary.rejected:
         return bilingual(f"{vi_head} — {accepted} tệp được chấp nhận, không tệp nào bị từ chối",
-                         f"{en_head} — {accepted} file(s) accepted, none rejected")  # fmt: skip
+                         f"{en_head} — {_files(accepted)} accepted, none rejected")  # fmt: skip
     n = max(summary.rejected, len(files))
     labels = ", ".join(f.label for f in files[:LABELS_SHOWN])
     more_vi = f" và {n - LABELS_SHOWN} tệp khác" if n > LABELS_SHOWN else ""
     more_en = f" and {n - LABELS_SHOWN} more" if n > LABELS_SHOWN else ""
     return bilingual(f"{vi_head} — {n} tệp bị từ chối: {labels}{more_vi}",
-                     f"{en_head} — {n} file(s) rejected: {labels}{more_en}")  # fmt: skip
+                     f"{en_head} — {_files(n)} rejected: {labels}{more_en}")  # fmt: skip
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:

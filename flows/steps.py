@@ -123,7 +123,9 @@ def _local_parse_run_name() -> str:
     from prefect.runtime import task_run
 
     params = task_run.parameters
-    n, settings = len(params["todo"]), params["settings"]
+    todo = params["todo"]
+    todo = todo.unquote() if hasattr(todo, "unquote") else todo  # handed over by flows.pipeline.opaque
+    n, settings = len(todo), params["settings"]
     if uses_pool(n, settings):
         return bilingual(f"đọc và phân tích {n} tệp bằng {settings.workers} tiến trình",
                          f"read and parse {n} files in a pool of {settings.workers} processes")  # fmt: skip

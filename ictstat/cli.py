@@ -437,8 +437,15 @@ def print_selection(request: Any, chosen: Any) -> None:
         f"Chạy thử {request.period_from}..{request.period_to}, chế độ {request.mode}, đơn vị {reporters or 'tất cả'}",
         f"Dry run {request.period_from}..{request.period_to}, mode {request.mode}, reporters {reporters or 'all'}",
     ))  # fmt: skip
+    # the codes, the id and the short sha256 stay whole; the file's path folds, and the reporter's name gives way
+    widths = {"tệp / file": 24, "mã / id": 8, "sha256": 12, "kỳ / period": 7, "biểu mẫu / form": 7}
     for column in rows[0] if rows else ("tệp / file",):
-        table.add_column(column, overflow="fold")
+        table.add_column(
+            column.replace(" / ", " /\n"),  # two short header lines leave the width to the values
+            overflow="fold",
+            min_width=widths.get(column),
+            max_width=14 if column in ("tên / name", "trạng thái / status") else None,
+        )
     for row in rows:
         table.add_row(*row.values())
     console.print(table)

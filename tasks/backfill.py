@@ -183,7 +183,7 @@ def preview_rows(chosen: Selection, limit: int | None = None) -> list[dict[str, 
     ]
     empty = dict.fromkeys(("đơn vị / reporter", "tên / name", "biểu mẫu / form", "kỳ / period"), "")
     rows += [
-        {**empty, "trạng thái / status": "mới trong hộp thư / new in inbox", "tệp / file": f,
+        {**empty, "trạng thái / status": "mới / new", "tệp / file": f,
          "mã / id": "", "sha256": ""}
         for f in chosen.new_in_inbox
     ]  # fmt: skip
