@@ -161,3 +161,18 @@ def test_no_failure_notice_for_a_parameter_error(monkeypatch):
         assert len(_Hook.received) == 1 and "50_mart.sql" in _Hook.received[0]["text"]
     finally:
         server.shutdown()
+
+
+def test_the_nightly_schedule_says_its_timezone_in_both_deployment_variants():
+    from pathlib import Path
+
+    import yaml
+
+    from deployments.serve import BACKFILL_DESCRIPTION, NIGHTLY_DESCRIPTION, deployments
+
+    assert "01:30 giờ Việt Nam (Asia/Ho_Chi_Minh)" in NIGHTLY_DESCRIPTION
+    served = {d.name: d.description for d in deployments()}
+    assert served == {"nightly": NIGHTLY_DESCRIPTION, "backfill": BACKFILL_DESCRIPTION}
+    spec = yaml.safe_load((Path(__file__).parents[1] / "deployments" / "prefect.yaml").read_text("utf-8"))
+    declared = {d["name"]: d["description"] for d in spec["deployments"]}
+    assert declared == served
