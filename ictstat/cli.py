@@ -217,20 +217,20 @@ def export(
     settings = load_settings()
     warehouse = _published(settings.warehouse_path)
     if year is None and not parquet:
-        console.print(
-            "[red]Say what to export: --year 2020 for the appendix workbook, --parquet for the marts.[/]"
-        )
-        raise typer.Exit(2)
+        refuse("Hãy nói cần xuất gì: --year 2020 cho sổ phụ lục, --parquet cho các bảng mart.",
+               "Say what to export: --year 2020 for the appendix workbook, --parquet for the marts.", code=2)  # fmt: skip
     if year is not None:
         try:
             path = export_appendix_workbook(warehouse, year, settings.exports)
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
-        console.print(f"Appendix workbook: {path}")
+        console.print(bilingual(f"Sổ phụ lục: {path}", f"Appendix workbook: {path}"), highlight=False)
     if parquet:
         paths = export_parquet(warehouse, settings.exports)
-        console.print(f"Parquet: {len(paths)} files in {paths[0].parent if paths else settings.exports}")
+        folder = paths[0].parent if paths else settings.exports
+        console.print(bilingual(f"Parquet: {len(paths)} tệp trong {folder}", f"Parquet: {len(paths)} files in {folder}"),
+                      highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -246,7 +246,7 @@ def docs(
     settings = load_settings()
     warehouse = _published(settings.warehouse_path)
     path = write_data_dictionary(warehouse, out or settings.exports / "tu_dien_du_lieu.md")
-    console.print(f"Data dictionary: {path}")
+    console.print(bilingual(f"Từ điển dữ liệu: {path}", f"Data dictionary: {path}"), highlight=False)
 
 
 @app.command()
