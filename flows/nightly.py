@@ -33,8 +33,10 @@ def logical_date(explicit: date | None = None) -> date:
     return when.astimezone(LOCAL_TZ).date()
 
 
-# Shown as one date field in the UI rather than a "date | None" switch; left empty, the run takes its
-# scheduled day. (Prefect reads only a dict json_schema_extra, which cannot remove the "null" branch.)
+# Shown as one date field (a date picker) in the UI rather than a "date | None" switch. The schema keeps the
+# default null, which the form cannot send as a date: a custom run from the form names its day (today for a
+# run now), while scheduled runs and API calls without it take their scheduled day. (Prefect reads only a dict
+# json_schema_extra, so the default cannot be dropped; a ["string", "null"] type shows no control at all.)
 AsOf = Annotated[date | None, WithJsonSchema({"type": "string", "format": "date"})]
 
 
@@ -42,8 +44,9 @@ AsOf = Annotated[date | None, WithJsonSchema({"type": "string", "format": "date"
 def nightly(
     as_of: AsOf = Field(
         default=None,
-        description="The logical date of the run (periods ending on or after it are refused as not yet over); "
-        "empty means the scheduled time of this run.",
+        description="The day the run stands for (periods ending on or after it are refused as not yet over). "
+        "In a custom run pick it (today for a run now); scheduled runs leave it empty and take their "
+        "scheduled day.",
         json_schema_extra={"title": "Ngày tính / As of"},
     ),
     kind: Literal["nightly", "manual"] = Field(
