@@ -75,13 +75,14 @@ class Period:
         return [Period.month(self.year, m) for m in range(self.first_month, self.last_month + 1)]
 
     def __str__(self) -> str:
+        year = f"{self.year:04d}"  # as written: the notation (and the forms' pattern) has four digits
         if self.kind == "year":
-            return f"{self.year}"
+            return year
         if self.kind == "half":
-            return f"{self.year}-H{self.number}"
+            return f"{year}-H{self.number}"
         if self.kind == "quarter":
-            return f"{self.year}-Q{self.number}"
-        return f"{self.year}-{self.number:02d}"
+            return f"{year}-Q{self.number}"
+        return f"{year}-{self.number:02d}"
 
 
 def rollups(month: Period) -> list[Period]:

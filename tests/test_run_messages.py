@@ -176,3 +176,15 @@ def test_the_nightly_schedule_says_its_timezone_in_both_deployment_variants():
     spec = yaml.safe_load((Path(__file__).parents[1] / "deployments" / "prefect.yaml").read_text("utf-8"))
     declared = {d["name"]: d["description"] for d in spec["deployments"]}
     assert declared == served
+
+
+def test_ictstat_run_prints_the_rejected_files_and_their_reasons_not_a_query(capsys):
+    from ictstat.cli import print_run_outcome
+
+    print_run_outcome(summary(rejected=1, rejected_files=[rejected()]))
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("Hoàn thành — 1 tệp bị từ chối: VNPT VT-01 06/2020 / Completed — 1 file rejected")
+    assert "✗ VNPT VT-01 06/2020 (email/vnpt_t6.xlsx, S0000456)" in out
+    assert "1 lỗi; lỗi đầu tiên: Ô E7 ... / 1 error; first: Cell E7 ..." in out
+    assert "Phản hồi / Feedback: /home/feedback/S0000456_vnpt_t6_phan_hoi.xlsx" in out
+    assert "SELECT" not in out
