@@ -420,6 +420,13 @@ def backfill_command(
     console.print(Text(str(state.message or state.name), style="bold" if state.is_completed() else "red"))
     if not state.is_completed():
         raise typer.Exit(1)
+    done = state.result()
+    console.print(bilingual(
+        f"{done['selected']} tệp được chọn: {done['now_accepted']} nay được chấp nhận, {done['now_rejected']} "
+        "vẫn bị từ chối.",
+        f"{done['selected']} file(s) selected: {done['now_accepted']} now accepted, {done['now_rejected']} "
+        "still rejected.",
+    ), highlight=False)  # fmt: skip
 
 
 app.command("backfill", context_settings=HELP_OPTIONS)(backfill_command)

@@ -286,3 +286,25 @@ def test_a_correction_published_in_the_second_it_arrived_is_in_its_restatement(
         con.close()
     assert len(rows) == 1 and rows[0][1] == 500
     assert rows[0][2].endswith(" vnpt_12_2020_dinh_chinh.xlsx")
+
+
+def test_ictstat_backfill_runs_the_flow_and_says_what_became_of_its_files(prefect_harness, home):
+    from typer.testing import CliRunner
+
+    from ictstat.cli import app
+
+    nightly(as_of=date(2026, 1, 1))
+    result = CliRunner().invoke(
+        app, ["backfill", "2020-01", "2020-03", "--reporter", "vnpt", "--mode", "all"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Hoàn thành — " in text and "/ Completed — " in text
+    assert "3 tệp được chọn: 3 nay được chấp nhận, 0 vẫn bị từ chối." in text
+    assert "3 file(s) selected: 3 now accepted, 0 still rejected." in text
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM audit.runs ORDER BY started_at").fetchall()]
+    finally:
+        con.close()
+    assert kinds == ["nightly", "backfill"]
