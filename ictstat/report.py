@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +21,8 @@ def vn_number(value: float | None, decimals: int | None = None) -> str:
 
 
 def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
+    import duckdb  # when a table is printed, not when the command line starts
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute(
@@ -35,6 +36,8 @@ def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
 
 def appendix_years(warehouse: Path) -> list[int]:
     """The report years the published warehouse has appendix figures for."""
+    import duckdb
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = con.execute(

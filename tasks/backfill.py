@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import duckdb
-
 from ictstat import reference
 from ictstat.messages import parameter_error
 from ictstat.periods import Period
@@ -222,6 +220,8 @@ def _wanted(
 def _published_submissions(warehouse: Path) -> dict[str, dict[str, str]]:
     if not warehouse.exists():
         return {}
+    import duckdb  # read when files are selected: refusing a typo needs no database
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = con.execute(
@@ -235,6 +235,8 @@ def _published_submissions(warehouse: Path) -> dict[str, dict[str, str]]:
 def _missing_slots(warehouse: Path, request: Request) -> set[tuple[str, str, str]]:
     if not warehouse.exists():
         return set()
+    import duckdb  # read when files are selected: refusing a typo needs no database
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         rows = con.execute(

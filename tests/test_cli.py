@@ -169,14 +169,14 @@ def test_python_m_flows_backfill_refuses_before_prefect_is_imported(tmp_path):
         assert done.returncode == code, (args, done.stdout, done.stderr)
         assert "Traceback" not in done.stdout + done.stderr
     assert not home.exists()  # nothing was created, let alone run
-    # what the module runs, in a fresh interpreter: refused without Prefect or the flows ever imported
+    # what the module runs, in a fresh interpreter: refused without Prefect, the flows or DuckDB imported
     probe = (
         "import sys; from ictstat.cli import backfill_main; rc = backfill_main(['2020-13', '2020-12']); "
-        "print(rc, 'prefect' in sys.modules, 'flows.pipeline' in sys.modules)"
+        "print(rc, 'prefect' in sys.modules, 'flows.pipeline' in sys.modules, 'duckdb' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
                           check=False)  # fmt: skip
-    assert done.stdout.strip().splitlines()[-1] == "2 False False", done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "2 False False False", done.stdout + done.stderr
 
 
 def test_backfill_main_parses_like_the_command(demo_home, capsys):
