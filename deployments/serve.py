@@ -8,7 +8,7 @@ server and serves these; to serve them against a server that is already running:
 
     PREFECT_API_URL=http://127.0.0.1:4200/api python deployments/serve.py
 
-* ``nightly/nightly`` runs at 01:30 every night, Asia/Ho_Chi_Minh time; its logical date (which periods are
+* ``nightly/nightly`` runs every night at 01:30 giờ Việt Nam (Asia/Ho_Chi_Minh), as its description says; its logical date (which periods are
   over, which deadlines have passed) is the scheduled time of the flow run, so a late or retried run still
   stands for the night it was scheduled for.
 * ``backfill/backfill`` has no schedule: an engineer starts it from the Prefect UI ("Run > Custom run"), whose
@@ -40,6 +40,22 @@ from ictstat import __version__
 NIGHTLY_CRON = "30 1 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
 TAGS = ["ictstat"]
+# The UI shows a cron schedule in UTC unless it is told otherwise: the description says the local time.
+SCHEDULE_LABEL = "01:30 giờ Việt Nam (Asia/Ho_Chi_Minh)"
+NIGHTLY_DESCRIPTION = (
+    f"Hằng đêm lúc {SCHEDULE_LABEL}: nhận các tệp mới trong hộp thư, dựng lại kho dữ liệu từ kho lưu trữ và công "
+    "bố. Ngày tính là thời điểm đã lên lịch. / "
+    f"Every night at {SCHEDULE_LABEL}: take in the new files of the inbox, rebuild the warehouse from the "
+    "archive and publish it. The logical date is the scheduled time."
+)
+BACKFILL_DESCRIPTION = (
+    "Xử lý lại một khoảng kỳ báo cáo cho một số hoặc mọi đơn vị, rồi dựng lại và công bố kho dữ liệu. Bắt đầu "
+    "bằng 'Custom run'; hãy thử 'Chạy thử' trước: không thay đổi gì và công bố danh sách tệp sẽ xử lý lại "
+    "(artifact ictstat-backfill-preview). / "
+    "Reprocess a range of reporting periods for some or all reporters, then rebuild and publish the warehouse. "
+    "Start it with 'Custom run'; try 'Dry run' first: it changes nothing and publishes the list of files it "
+    "would reprocess (artifact ictstat-backfill-preview)."
+)
 
 
 def one_writer() -> ConcurrencyLimitConfig:
@@ -58,8 +74,7 @@ def deployments() -> list[RunnerDeployment]:
                 # to_deployment has no timezone argument: a cron string alone would be read in UTC
                 schedules=[Cron(NIGHTLY_CRON, timezone=TIMEZONE)],
                 concurrency_limit=one_writer(),
-                description="Every night at 01:30 (Asia/Ho_Chi_Minh): take in the new files of the inbox, rebuild "
-                "the warehouse from the archive and publish it. The logical date is the scheduled time.",
+                description=NIGHTLY_DESCRIPTION,
                 tags=TAGS,
                 version=__version__,
                 entrypoint_type=EntrypointType.MODULE_PATH,
@@ -69,9 +84,7 @@ def deployments() -> list[RunnerDeployment]:
             backfill.to_deployment(
                 name="backfill",
                 concurrency_limit=one_writer(),
-                description="Reprocess a range of reporting periods for some or all reporters, then rebuild and "
-                "publish the warehouse. Start it with 'Custom run'; try 'dry_run' first: it changes nothing and "
-                "publishes the list of files it would reprocess (artifact ictstat-backfill-preview).",
+                description=BACKFILL_DESCRIPTION,
                 tags=TAGS,
                 version=__version__,
                 entrypoint_type=EntrypointType.MODULE_PATH,

@@ -241,7 +241,7 @@ def served_race(
             prefect.api_url, "logs/filter", {"logs": {"flow_run_id": {"any_": [run_id]}}, "limit": 200}
         )
         outputs[name] = "\n".join(f"{lg['timestamp']} {lg['message']}" for lg in logs)
-        took = [_epoch(lg["timestamp"]) for lg in logs if lg["message"].startswith("inbox: ")]
+        took = [_epoch(lg["timestamp"]) for lg in logs if " / inbox: " in lg["message"]]
         # the lock is held from intake to the publication (the swap and its ledger line), not to the exports
         tasks = _api(prefect.api_url, "task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}})
         done = [

@@ -34,6 +34,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ictstat.messages import is_parameter_error
 from ictstat.settings import (
     DEFAULT_WEBHOOK_TIMEOUT,
     MAX_WEBHOOK_TIMEOUT,
@@ -185,7 +186,10 @@ def describe(exc: BaseException) -> tuple[str, str]:
 
 
 def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    """Log the failure and post it to the webhook, if one is set; never raises."""
+    """Log the failure and post it to the webhook, if one is set; never raises. A parameter refused by the
+    flow (a typo in a form) is answered by the run's own message, not by an alert."""
+    if is_parameter_error(getattr(state, "message", None)):
+        return
     try:
         summary = failure_summary(flow, flow_run, state)
         logger.error(summary["text"])

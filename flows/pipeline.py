@@ -16,6 +16,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from flows import steps
+from ictstat.messages import bilingual
 from ictstat.settings import Settings
 from tasks import ledger, unchanged
 from tasks.faults import checkpoint
@@ -55,9 +56,11 @@ def run_pipeline(
         checkpoint("intake", settings.home)
         taken = steps.intake_inbox(settings)
         sightings, new, held = taken.sightings, taken.new, taken.held
-        logger.info("inbox: %d new file(s), %d received in all", len(new), len(sightings))
+        logger.info(bilingual(f"hộp thư: {len(new)} tệp mới, đã nhận tổng cộng {len(sightings)}",
+                              f"inbox: {len(new)} new file(s), {len(sightings)} received in all"))  # fmt: skip
         for h in held:  # never in silence: each is also a deferred row of audit.submissions
-            logger.warning("held back, retried next run: %s", h.reason_en)
+            logger.warning(bilingual(f"giữ lại, thử lại lần chạy sau: {h.reason_vi}",
+                                     f"held back, retried next run: {h.reason_en}"))  # fmt: skip
         run["inputs_key"] = unchanged.inputs_key(settings, sightings, run_date, held)
         if skip_if_unchanged and not reparse:
             last = unchanged.unchanged_since(settings, run["inputs_key"])
@@ -65,7 +68,8 @@ def run_pipeline(
                 return steps.nothing_to_change(run, last, len(sightings), settings, run_date)
         checkpoint("read", settings.home)
         todo, cached = steps.plan_parsing(opaque(sightings), settings, reparse)
-        logger.info("%d file(s) to read and parse, %d parse(s) from the cache", len(todo), len(cached))
+        logger.info(bilingual(f"{len(todo)} tệp cần đọc và phân tích, {len(cached)} lấy từ bộ nhớ đệm",
+                              f"{len(todo)} file(s) to read and parse, {len(cached)} parse(s) from the cache"))  # fmt: skip
         parse_everywhere(todo, settings, progress_key)
         values_path = settings.build_dir / f"values-{run_id}.parquet"  # the parsed cells, off the heap
         parsed = steps.assemble(opaque(sightings), settings, run_date, values_path, held)
@@ -105,11 +109,14 @@ def run_pipeline(
     steps.refresh_appendix_workbook(settings, run_date)
     summary = steps.summarize(run, batch, len(new), published, superseded, settings.feedback, len(written))
     steps.report(summary, opaque(batch), settings, run_date)
-    logger.info(
-        "published %s: %d accepted, %d rejected, %d duplicate(s), %d superseded",
-        published, summary.accepted + summary.accepted_with_warnings, summary.rejected, summary.duplicates,
-        summary.superseded,
-    )  # fmt: skip
+    fresh = {s.submission_id for s in new} | {s.submission_id for s in sightings if s.sha256 in reparse}
+    steps.warn_rejected(summary, fresh)
+    logger.info(bilingual(
+        f"đã công bố {published}: {summary.accepted + summary.accepted_with_warnings} chấp nhận, "
+        f"{summary.rejected} bị từ chối, {summary.duplicates} trùng lặp, {summary.superseded} bị thay thế",
+        f"published {published}: {summary.accepted + summary.accepted_with_warnings} accepted, "
+        f"{summary.rejected} rejected, {summary.duplicates} duplicate(s), {summary.superseded} superseded",
+    ))  # fmt: skip
     return summary
 
 

@@ -31,8 +31,10 @@ from flows.reports import (
     publish_run_artifacts,
     publish_tracking_artifact,
     publish_unchanged_artifacts,
+    rejected_files,
 )
 from ictstat import export, published, reference
+from ictstat.messages import bilingual
 from ictstat.settings import Settings
 from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, unchanged, validate
 from tasks.faults import checkpoint
@@ -145,16 +147,37 @@ class ParseSink:
         self.pending.clear()
 
 
-@task(name="read and parse (process pool)", cache_policy=NONE)
+def uses_pool(files: int, settings: Settings) -> bool:
+    """Whether this many files are parsed by a pool of processes rather than in the run's own process."""
+    return settings.workers > 1 and files >= POOL_MIN_FILES
+
+
+def _local_parse_run_name() -> str:
+    """The task run's name says where the files were parsed (the task's own name cannot: it depends on how
+    many there are)."""
+    from prefect.runtime import task_run
+
+    params = task_run.parameters
+    todo = params["todo"]
+    todo = todo.unquote() if hasattr(todo, "unquote") else todo  # handed over by flows.pipeline.opaque
+    n, settings = len(todo), params["settings"]
+    if uses_pool(n, settings):
+        return bilingual(f"đọc và phân tích {n} tệp bằng {settings.workers} tiến trình",
+                         f"read and parse {n} files in a pool of {settings.workers} processes")  # fmt: skip
+    return bilingual(f"đọc và phân tích {n} tệp trong tiến trình của lần chạy",
+                     f"read and parse {n} files in the run's own process")  # fmt: skip
+
+
+@task(name="read, parse and validate new files", task_run_name=_local_parse_run_name, cache_policy=NONE)
 def read_and_parse_locally(todo: list[Sighting], settings: Settings, progress_key: str | None) -> int:
-    """Read, parse and validate the files on this machine (a pool of ``ICTSTAT_WORKERS`` processes for many
-    files) into the parse cache; returns how many."""
+    """Read, parse and validate the files on this machine (in the run's own process, or a pool of
+    ``ICTSTAT_WORKERS`` processes from ``POOL_MIN_FILES`` files) into the parse cache; returns how many."""
     job = parse_job(settings)
     sink = ParseSink(settings)
     todo = parse_suspects(job, todo, sink)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
     progress = _progress(progress_key, len(chunks))
-    if settings.workers <= 1 or len(todo) < POOL_MIN_FILES:
+    if not uses_pool(len(todo), settings):
         parse_here(job, chunks, sink, lambda n: progress(n, settings))
     else:
         # spawn, not fork: the run's process has Prefect's threads and locks, which a fork would copy half-held
@@ -270,7 +293,9 @@ def _progress(key: str | None, total: int) -> Callable[[int, Settings], None]:
     """A Prefect progress artifact, and the 'parse' fault checkpoint once some files are parsed."""
     artifact: UUID | None = None
     if key:
-        created = create_progress_artifact(progress=0.0, key=key, description="Files read and parsed")
+        created = create_progress_artifact(
+            progress=0.0, key=key, description=bilingual("Tệp đã đọc và phân tích", "Files read and parsed")
+        )
         assert isinstance(created, UUID)  # called from a synchronous task: never a coroutine
         artifact = created
 
@@ -419,12 +444,15 @@ def nothing_to_change(
         warehouse=str(settings.warehouse_path),
         feedback_dir=str(settings.feedback),
         status="unchanged",
+        rejected_files=rejected_files(settings.warehouse_path, settings.feedback),
     )
     publish_unchanged_artifacts(summary, last, settings.warehouse_path, run_date)
-    logger.info(
-        "nothing new since %s (published %s): %s left as it is", last["run_id"], last["finished_at"],
-        settings.warehouse_path,
-    )  # fmt: skip
+    logger.info(bilingual(
+        f"không có gì mới kể từ {last['run_id']} (công bố {last['finished_at']}): {settings.warehouse_path} "
+        "giữ nguyên",
+        f"nothing new since {last['run_id']} (published {last['finished_at']}): {settings.warehouse_path} left "
+        "as it is",
+    ))  # fmt: skip
     return summary
 
 
@@ -484,4 +512,15 @@ def summarize(
         warehouse=str(warehouse),
         feedback_dir=str(feedback_dir or ""),
         feedback_written=feedback_written,
+        rejected_files=rejected_files(warehouse, feedback_dir) if feedback_dir else [],
     )
+
+
+def warn_rejected(summary: RunSummary, fresh: Collection[str]) -> int:
+    """One WARNING per rejected file taken in (or reparsed) by this run, with the path of its feedback
+    workbook; returns how many. Files rejected by earlier runs were reported then."""
+    logger = get_run_logger()
+    shown = [f for f in summary.rejected_files if f.submission_id in fresh]
+    for f in shown:
+        logger.warning(f.log_line())
+    return len(shown)

@@ -5,30 +5,63 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
+
+from ictstat.messages import bilingual
 
 if TYPE_CHECKING:
+    from flows.reports import RunSummary
     from ictstat.settings import Settings
     from tasks.intake import Sighting
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     help="ictstat: the spreadsheets of a provincial ICT department, turned into a DuckDB warehouse of "
     "indicator tables.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings=HELP_OPTIONS,
 )
 # Wide enough for the appendix tables when the output is a file or a CI log rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 120)
+APPENDICES = ("PL2", "PL3", "PL4", "PL5", "PL6")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ictstat import __version__
+
+        console.print(f"ictstat {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """ictstat: the spreadsheets of a provincial ICT department, turned into a DuckDB warehouse of indicator
+    tables."""
+
+
+def refuse(vi: str, en: str, code: int = 1) -> NoReturn:
+    """Say why a command refuses (Vietnamese, then English) and exit non-zero."""
+    console.print(Text(bilingual(vi, en), style="red"))
+    raise typer.Exit(code)
 
 
 def _register_explain() -> None:
@@ -62,7 +95,7 @@ def demo_data(
     """Write the demo inbox: 2019-2020 reports of every reporter, reproducing the 2020 report."""
     import tempfile
 
-    from ictstat.demo import CORRECTED_FILE, write_correction, write_demo_inbox
+    from ictstat.demo import CORRECTED_FILE, WRITERS, write_correction, write_demo_inbox
     from ictstat.demo.messy import rewrite_inbox
     from ictstat.settings import load_settings
 
@@ -77,17 +110,18 @@ def demo_data(
         console.print(f"Đã ghi / Wrote {escape(str(write_correction(settings.inbox)))}")
         return
     if _has_files(settings.inbox) and not force:
-        console.print(
-            f"[yellow]{settings.inbox} already holds files; use --force to write the demo anyway.[/]"
-        )
-        raise typer.Exit(0)
-    if messy:
-        with tempfile.TemporaryDirectory() as clean:
-            write_demo_inbox(Path(clean), seed)
-            written = rewrite_inbox(Path(clean), settings.inbox, seed=seed)
-    else:
-        written = write_demo_inbox(settings.inbox, seed)
-    console.print(f"Wrote {len(written)} demo files under {settings.inbox}")
+        refuse(f"{settings.inbox} đã có tệp; thêm --force để vẫn ghi dữ liệu mẫu.",
+               f"{settings.inbox} already holds files; use --force to write the demo anyway.")  # fmt: skip
+    with _steps_progress(len(WRITERS) + messy) as step:
+        if messy:
+            with tempfile.TemporaryDirectory() as clean:
+                write_demo_inbox(Path(clean), seed, on_written=step)
+                written = rewrite_inbox(Path(clean), settings.inbox, seed=seed)
+                step("messy", len(written))
+        else:
+            written = write_demo_inbox(settings.inbox, seed, on_written=step)
+    console.print(bilingual(f"Đã ghi {len(written)} tệp mẫu vào {settings.inbox}",
+                            f"Wrote {len(written)} demo files under {settings.inbox}"))  # fmt: skip
 
 
 @app.command()
@@ -107,19 +141,7 @@ def run(
 
     with prefect_server_needed():
         summary = nightly(as_of=run_date if as_of else None, kind="manual")
-    verb = "Published" if summary.status == "published" else "Nothing new, unchanged:"
-    console.print(
-        f"{verb} [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
-        f"{summary.accepted + summary.accepted_with_warnings} accepted, {summary.rejected} rejected, "
-        f"{summary.duplicates} duplicate(s), {summary.superseded} superseded."
-    )
-    if summary.rejected:
-        console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
-    if summary.deferred or summary.quarantined:
-        console.print(
-            f"{summary.deferred} deferred (retried next run), {summary.quarantined} quarantined: [bold]SELECT * "
-            "FROM audit.submissions WHERE status IN ('deferred', 'quarantined')[/] (docs/operations.md)"
-        )
+    print_run_outcome(summary)
 
 
 def _logical_date(as_of: str | None) -> date:
@@ -207,16 +229,31 @@ def appendix(
     ] = False,
 ) -> None:
     """Print the annual report's appendices from the published warehouse."""
-    from ictstat.report import print_published_appendices
+    from ictstat import published
+    from ictstat.report import appendix_years, print_appendix
     from ictstat.settings import load_settings
 
     settings = load_settings()
-    if not settings.warehouse_path.exists():
-        console.print(f"[red]No warehouse at {settings.warehouse_path}; run `ictstat run` first.[/]")
-        raise typer.Exit(1)
-    codes = ["PL2", "PL3", "PL4", "PL5", "PL6"] if code.lower() == "all" else [code.upper()]
-    if not print_published_appendices(settings.warehouse_path, codes, year, console, from_copy):
-        raise typer.Exit(1)
+    warehouse = _published(settings.warehouse_path)
+    if code.lower() != "all" and code.upper() not in APPENDICES:
+        listed = ", ".join(APPENDICES)
+        refuse(f"Không có phụ lục '{code}'; chọn {listed} hoặc all.",
+               f"No appendix '{code}'; choose {listed} or all.", code=2)  # fmt: skip
+    codes = list(APPENDICES) if code.lower() == "all" else [code.upper()]
+    try:  # another program holding the file for writing: one sentence, or a copy taken now (--from-copy)
+        with published.readable(warehouse, copy_if_held=from_copy) as usable:
+            if usable != warehouse:
+                console.print(Text(published.copy_notice(warehouse), style="yellow"))
+            years = appendix_years(usable)
+            if year not in years:
+                listed = ", ".join(map(str, years)) or "-"
+                refuse(f"Kho dữ liệu không có số liệu phụ lục năm {year}; các năm có: {listed}.",
+                       f"The warehouse has no appendix figures for {year}; years with figures: {listed}.")  # fmt: skip
+            for c in codes:
+                print_appendix(usable, c, year, console)
+    except (published.WarehouseHeld, published.SnapshotFailed) as exc:
+        console.print(Text(str(exc), style="red"))
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -290,20 +327,20 @@ def export(
     settings = load_settings()
     warehouse = _published(settings.warehouse_path)
     if year is None and not parquet:
-        console.print(
-            "[red]Say what to export: --year 2020 for the appendix workbook, --parquet for the marts.[/]"
-        )
-        raise typer.Exit(2)
+        refuse("Hãy nói cần xuất gì: --year 2020 cho sổ phụ lục, --parquet cho các bảng mart.",
+               "Say what to export: --year 2020 for the appendix workbook, --parquet for the marts.", code=2)  # fmt: skip
     if year is not None:
         try:
             path = export_appendix_workbook(warehouse, year, settings.exports)
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
-        console.print(f"Appendix workbook: {path}")
+        console.print(bilingual(f"Sổ phụ lục: {path}", f"Appendix workbook: {path}"), highlight=False)
     if parquet:
         paths = export_parquet(warehouse, settings.exports)
-        console.print(f"Parquet: {len(paths)} files in {paths[0].parent if paths else settings.exports}")
+        folder = paths[0].parent if paths else settings.exports
+        console.print(bilingual(f"Parquet: {len(paths)} tệp trong {folder}", f"Parquet: {len(paths)} files in {folder}"),
+                      highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -319,7 +356,7 @@ def docs(
     settings = load_settings()
     warehouse = _published(settings.warehouse_path)
     path = write_data_dictionary(warehouse, out or settings.exports / "tu_dien_du_lieu.md")
-    console.print(f"Data dictionary: {path}")
+    console.print(bilingual(f"Từ điển dữ liệu: {path}", f"Data dictionary: {path}"), highlight=False)
 
 
 @app.command()
@@ -388,10 +425,200 @@ def verify_archive(
     console.print("Every archived file matches its sha256.")
 
 
+# --- what a run says, and the progress of long steps -------------------------------------------------------
+
+DEMO_STEPS_VI = {"telecom": "doanh nghiệp viễn thông", "postal": "doanh nghiệp bưu chính",
+                 "district": "phòng văn hóa - thông tin", "department": "Sở TT&TT", "messy": "bản lộn xộn"}  # fmt: skip
+
+
+@contextmanager
+def _steps_progress(total: int) -> Iterator[Callable[[str, int], None]]:
+    """A rich progress bar over a few long steps; yields the callback that marks one step done."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(bilingual("Đang ghi dữ liệu mẫu", "Writing the demo inbox"), total=total)
+
+        def done(step: str, files: int) -> None:
+            label = bilingual(f"{DEMO_STEPS_VI.get(step, step)}: {files} tệp", f"{step}: {files} files")
+            progress.update(task, advance=1, description=label)
+
+        yield done
+
+
+def print_run_outcome(summary: RunSummary) -> None:
+    """After ``ictstat run``: what happened, the counts, and each rejected file with its reason and the
+    feedback workbook to send back."""
+    from flows.reports import state_message
+
+    console.print(Text(state_message(summary), style="bold"))
+    accepted = summary.accepted + summary.accepted_with_warnings
+    console.print(bilingual(
+        f"Kho dữ liệu {summary.warehouse}: {summary.files_total} tệp, {summary.files_new} tệp mới; {accepted} "
+        f"chấp nhận, {summary.rejected} bị từ chối, {summary.duplicates} trùng lặp, {summary.superseded} bị thay thế.",
+        f"Warehouse {summary.warehouse}: {summary.files_total} file(s), {summary.files_new} new; {accepted} "
+        f"accepted, {summary.rejected} rejected, {summary.duplicates} duplicate(s), {summary.superseded} superseded.",
+    ), highlight=False)  # fmt: skip
+    for f in summary.rejected_files:
+        console.print(Text(f"  ✗ {f.label} ({f.file}, {f.submission_id})", style="red"))
+        console.print(f"    {bilingual(f.reason_vi, f.reason_en)}", highlight=False, markup=False)
+        if f.feedback:
+            console.print(f"    {bilingual('Phản hồi', 'Feedback')}: {_relative(Path(f.feedback))}",
+                          highlight=False, markup=False)  # fmt: skip
+    if summary.deferred or summary.quarantined:
+        console.print(bilingual(
+            f"{summary.deferred} tệp giữ lại (thử lại lần chạy sau), {summary.quarantined} tệp cách ly",
+            f"{summary.deferred} deferred (retried next run), {summary.quarantined} quarantined",
+        ) + ": SELECT * FROM audit.submissions WHERE status IN ('deferred', 'quarantined') (docs/operations.md)",
+            highlight=False, markup=False)  # fmt: skip
+
+
+# --- ictstat indicators ---------------------------------------------------------------------------------
+
+
+@app.command()
+def indicators(
+    domain: Annotated[
+        str | None, typer.Option(help="Only one domain (telecom, postal, press, it, inspection...).")
+    ] = None,
+) -> None:
+    """List the indicator codes with their Vietnamese and English names and units."""
+    from rich.table import Table
+
+    from ictstat import reference
+
+    rows = [r for r in reference.indicators().values() if domain is None or r["domain"] == domain.lower()]
+    if not rows:
+        domains = ", ".join(sorted({r["domain"] for r in reference.indicators().values()}))
+        refuse(f"Không có lĩnh vực '{domain}'; các lĩnh vực: {domains}.",
+               f"No domain '{domain}'; domains: {domains}.", code=2)  # fmt: skip
+    table = Table(header_style="bold", title=bilingual("Chỉ tiêu", "Indicators"))
+    for title in ("Mã / code", "Tên / name (vi)", "Name (en)", "Đơn vị / unit", "Lĩnh vực / domain"):
+        table.add_column(title, overflow="fold")
+    for r in rows:
+        unit = r["unit_vi"] if r["unit_vi"] == r["unit"] else f"{r['unit_vi']} ({r['unit']})"
+        table.add_row(r["indicator_code"], r["name_vi"], r["name_en"], unit, r["domain"])
+    console.print(table)
+
+
+# --- ictstat backfill (and python -m flows.backfill) ------------------------------------------------------
+
+
+class BackfillMode(StrEnum):
+    """As tasks.backfill.MODES, without importing it to start (the choices show in --help)."""
+
+    missing = "missing"
+    failed = "failed"
+    all = "all"
+
+
+def backfill_command(
+    period_from: Annotated[
+        str, typer.Argument(metavar="FROM", help="First period: 2020, 2020-H1, 2020-Q3, 2020-07.")
+    ],
+    period_to: Annotated[str, typer.Argument(metavar="TO", help="Last period (inclusive), same notation.")],
+    mode: Annotated[
+        BackfillMode,
+        typer.Option(
+            help="missing: periods without an accepted report; failed: rejected files; all: every file.",
+        ),
+    ] = BackfillMode.missing,
+    reporter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reporter",
+            metavar="CODE_OR_KIND",
+            help="A reporter code (VNPT, VHTT_688) or kind (telecom_carrier, postal_carrier, district, "
+            "department); repeat for several; none means every reporter.",
+        ),
+    ] = None,
+    reparse: Annotated[
+        bool, typer.Option("--reparse", help="Ignore cached parses of the selected files.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: print the files the backfill would reprocess.")
+    ] = False,
+) -> None:
+    """Reprocess a range of reporting periods: choose the files, reparse them, rebuild and publish."""
+    from ictstat.settings import load_settings
+    from tasks import backfill as selection  # no Prefect: a typo is refused at once
+
+    try:
+        request = selection.parse_request(period_from, period_to, reporter or [], mode.value)
+    except selection.BackfillError as exc:
+        refuse(exc.vi, exc.en, code=2)
+    settings = load_settings()
+    if dry_run:
+        chosen = selection.select(request, settings.ledger_dir, settings.inbox, settings.warehouse_path)
+        print_selection(request, chosen)
+        return
+    from flows.backfill import backfill
+
+    state = backfill(
+        period_from=str(request.period_from), period_to=str(request.period_to),
+        reporters=list(request.reporters), mode=request.mode, reparse=reparse, return_state=True,
+    )  # fmt: skip
+    console.print(Text(str(state.message or state.name), style="bold" if state.is_completed() else "red"))
+    if not state.is_completed():
+        raise typer.Exit(1)
+    done = state.result()
+    console.print(bilingual(
+        f"{done['selected']} tệp được chọn: {done['now_accepted']} nay được chấp nhận, {done['now_rejected']} "
+        "vẫn bị từ chối.",
+        f"{done['selected']} file(s) selected: {done['now_accepted']} now accepted, {done['now_rejected']} "
+        "still rejected.",
+    ), highlight=False)  # fmt: skip
+
+
+app.command("backfill", context_settings=HELP_OPTIONS)(backfill_command)
+
+
+def print_selection(request: Any, chosen: Any) -> None:
+    """A dry run's answer: the files a backfill would reprocess, as a table (key columns first)."""
+    from rich.table import Table
+
+    from tasks.backfill import preview_rows
+
+    rows = preview_rows(chosen)
+    reporters = ", ".join(request.reporters)
+    table = Table(header_style="bold", title=bilingual(
+        f"Chạy thử {request.period_from}..{request.period_to}, chế độ {request.mode}, đơn vị {reporters or 'tất cả'}",
+        f"Dry run {request.period_from}..{request.period_to}, mode {request.mode}, reporters {reporters or 'all'}",
+    ))  # fmt: skip
+    # the codes, the id and the short sha256 stay whole; the file's path folds, and the reporter's name gives way
+    widths = {"tệp / file": 24, "mã / id": 8, "sha256": 12, "kỳ / period": 7, "biểu mẫu / form": 7}
+    for column in rows[0] if rows else ("tệp / file",):
+        table.add_column(
+            column.replace(" / ", " /\n"),  # two short header lines leave the width to the values
+            overflow="fold",
+            min_width=widths.get(column),
+            max_width=14 if column in ("tên / name", "trạng thái / status") else None,
+        )
+    for row in rows:
+        table.add_row(*row.values())
+    console.print(table)
+    n, new = len(chosen.reparse), len(chosen.new_in_inbox)
+    console.print(bilingual(f"{n} tệp sẽ được xử lý lại, {new} tệp mới trong hộp thư; không thay đổi gì.",
+                            f"{n} file(s) would be reprocessed, {new} new in the inbox; nothing was changed."),
+                  highlight=False)  # fmt: skip
+
+
+def backfill_main(argv: list[str] | None = None) -> int:
+    """``python -m flows.backfill``: the backfill command alone, with the same parsing and exit codes."""
+    alone = typer.Typer(add_completion=False, context_settings=HELP_OPTIONS)
+    alone.command()(backfill_command)
+    try:
+        alone(args=argv, prog_name="python -m flows.backfill")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
 def _published(path: Path) -> Path:
     if not path.exists():
-        console.print(f"[red]No warehouse at {path}; run `ictstat run` first.[/]")
-        raise typer.Exit(1)
+        refuse(f"Chưa có kho dữ liệu tại {path}; hãy chạy `ictstat run` trước.",
+               f"No warehouse at {path}; run `ictstat run` first.")  # fmt: skip
     return path
 
 

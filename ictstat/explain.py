@@ -19,6 +19,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ictstat.messages import bilingual
 from ictstat.report import vn_number
 
 if TYPE_CHECKING:  # duckdb is imported when a figure is explained, not when the CLI starts
@@ -253,6 +254,45 @@ def render(explanation: Explanation, max_rows: int | None = None) -> RenderableT
     return Group(header, table, _footer(e))
 
 
+CONCISE_MAX_CELLS = 12  # beyond this many cells, a concise explanation shows one row per file
+
+
+def render_concise(explanation: Explanation) -> RenderableType:
+    """The explanation in a screenful: every cell when there are few, else one row per file that fed the
+    figure (its cells counted and added up); ``render`` shows every cell."""
+    e = explanation
+    if len(e.cells) <= CONCISE_MAX_CELLS or e.method == "count_reporters":
+        return render(e)
+    full = render(e, max_rows=0)
+    assert isinstance(full, Group)
+    header, _, footer = full.renderables
+    derived = any(c.part_code for c in e.cells)
+    groups: dict[tuple[str, str], list[Cell]] = {}
+    for c in e.cells:
+        groups.setdefault((c.part_code or "", c.submission_id), []).append(c)
+    table = Table(header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("Tệp (mã) /\nfile (id)", overflow="fold", min_width=24)
+    table.add_column("Đơn vị /\nreporter")
+    table.add_column("Kỳ /\nreported")
+    if derived:
+        table.add_column("Phần /\npart", overflow="fold")
+    table.add_column("Số ô /\ncells", justify="right")
+    unit = "" if e.method == "formula" else f" ({e.unit})"
+    table.add_column(f"Cộng /\nsubtotal{unit}", justify="right")
+    for n, ((part, _), cells) in enumerate(groups.items(), 1):
+        c = cells[0]
+        row = [str(n), f"{c.original_name} ({c.submission_id})", c.reporter_code, c.reported_period]
+        row += [part] if derived else []
+        row += [str(len(cells)), vn_number(sum(x.value or 0.0 for x in cells), 6)]
+        table.add_row(*row)
+    table.caption = (
+        f"{len(e.cells)} ô trong {len(groups)} tệp; xem từng ô: --all-cells / "
+        f"{len(e.cells)} cells in {len(groups)} files; every cell: --all-cells"
+    )
+    return Group(header, table, footer)
+
+
 def _qualified(value: float | None, qualifier: str | None) -> str:
     prefix = {"more_than": "hơn ", "about": "khoảng ", "less_than": "dưới "}.get(qualifier or "", "")
     return prefix + vn_number(value, 6)
@@ -297,7 +337,12 @@ def explain_command(
     period: Annotated[str, typer.Argument(help="Period: 2020, 2020-H1, 2020-Q3 or 2020-07.")],
     district: Annotated[
         str | None,
-        typer.Option("--district", metavar="CODE", help="A district's figure (GSO code, e.g. 688)."),
+        typer.Option(
+            "--district",
+            metavar="CODE|NAME",
+            help='A district\'s figure: GSO code (688) or name, with or without diacritics ("Chơn Thành", '
+            '"Dong Xoai").',
+        ),
     ] = None,
     carrier: Annotated[
         str | None, typer.Option("--carrier", metavar="CODE", help="A carrier's figure (e.g. VNPT).")
@@ -313,22 +358,47 @@ def explain_command(
             help="When another program holds the warehouse open for writing, read a copy of it taken now.",
         ),
     ] = False,
+    all_cells: Annotated[
+        bool, typer.Option("--all-cells", help="Every cell that fed the figure (default: one row per file).")
+    ] = False,
 ) -> None:
     """Show where a published figure comes from: the rule applied and every cell of the files that fed it."""
     from ictstat import published
     from ictstat.settings import load_settings
 
     console = Console(width=None if sys.stdout.isatty() else 160)
-    path = load_settings().warehouse_path
+    settings = load_settings()
+    path = settings.warehouse_path
     if not path.exists():
-        console.print(Text(f"No warehouse at {path}; run `ictstat run` first.", style="red"))
+        console.print(Text(no_warehouse(path), style="red"))
         raise typer.Exit(1)
     try:
+        code = district_code(district, period, province or settings.province_code) if district else None
         with published.readable(path, copy_if_held=from_copy) as usable:
             if usable != path:
                 console.print(Text(published.copy_notice(path), style="yellow"))
-            explanation = explain(usable, indicator, period, district, carrier, province)
+            explanation = explain(usable, indicator, period, code, carrier, province)
     except (ValueError, published.WarehouseHeld, published.SnapshotFailed) as exc:
         console.print(Text(str(exc), style="red"))
         raise typer.Exit(1) from None
-    console.print(render(explanation), highlight=False)
+    console.print(render(explanation) if all_cells else render_concise(explanation), highlight=False)
+
+
+def no_warehouse(path: Path) -> str:
+    return bilingual(f"Chưa có kho dữ liệu tại {path}; hãy chạy `ictstat run` trước.",
+                     f"No warehouse at {path}; run `ictstat run` first.")  # fmt: skip
+
+
+def district_code(text: str, period: str, province_code: str) -> str:
+    """A district named as a clerk would ("Chơn Thành", "Dong Xoai", "TX Bình Long") or by its GSO code, as
+    the code of the district that existed at the end of the period; what cannot be resolved is passed on, and
+    the explanation then lists the districts that have the figure."""
+    from ictstat import reference
+    from ictstat.periods import Period
+
+    try:
+        day = Period.parse(period).end_date
+    except ValueError:
+        return text
+    found = reference.resolve_district(text, province_code, day)
+    return found.code if found is not None else text

@@ -277,3 +277,27 @@ def render(rule: str, **context: object) -> tuple[str, str]:
 
     ctx = _Default({k: ("" if v is None else v) for k, v in context.items()})
     return vi.format_map(ctx), en.format_map(ctx)
+
+
+# --- messages an operator reads (command line, logs, run states, artifacts) ------------------------------
+# One convention everywhere: the whole Vietnamese sentence, then the whole English one, joined by " / ".
+SEPARATOR = " / "
+_PARAMETER_ERROR = ("Tham số không hợp lệ", "Invalid parameters")
+# Prefect's own words when a run's parameters fail its validation (a form filled in by hand through the API)
+_PREFECT_PARAMETER_ERROR = "Validation of flow parameters failed"
+
+
+def bilingual(vi: str, en: str) -> str:
+    """One message in both languages: Vietnamese first, then English."""
+    return f"{vi}{SEPARATOR}{en}"
+
+
+def parameter_error(vi: str, en: str) -> str:
+    """The message of a run refused for its parameters (a typo to fix, not a failure to be alerted to)."""
+    return bilingual(f"{_PARAMETER_ERROR[0]} — {vi}", f"{_PARAMETER_ERROR[1]} — {en}")
+
+
+def is_parameter_error(message: str | None) -> bool:
+    """Whether a run's state message says it was refused for its parameters (no failure notice is sent)."""
+    text = message or ""
+    return text.startswith(_PARAMETER_ERROR[0]) or _PREFECT_PARAMETER_ERROR in text

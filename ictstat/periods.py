@@ -16,6 +16,9 @@ from ictstat.text import fold
 # The province's clock: a run's logical date, deadlines and the nightly schedule are read in it.
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
+# The same notation as one regular expression, for forms that refuse a bad period before any run exists
+# (the Prefect UI shows it as the field's pattern).
+PERIOD_PATTERN = r"^[0-9]{4}(-H[12]|-Q[1-4]|-(0[1-9]|1[0-2]))?$"
 _PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),
     "half": re.compile(r"^(\d{4})-H([12])$"),
@@ -44,8 +47,8 @@ class Period:
                     break
                 return cls(year, kind, number)
         raise ValueError(
-            f"'{text}' is not a period; use 2020, 2020-H1, 2020-Q3 or 2020-07 "
-            f"/ '{text}' không phải kỳ báo cáo; dùng 2020, 2020-H1, 2020-Q3 hoặc 2020-07"
+            f"'{text}' không phải kỳ báo cáo; dùng 2020, 2020-H1, 2020-Q3 hoặc 2020-07 "
+            f"/ '{text}' is not a period; use 2020, 2020-H1, 2020-Q3 or 2020-07"
         )
 
     @classmethod
@@ -76,13 +79,14 @@ class Period:
         return [Period.month(self.year, m) for m in range(self.first_month, self.last_month + 1)]
 
     def __str__(self) -> str:
+        year = f"{self.year:04d}"  # as written: the notation (and the forms' pattern) has four digits
         if self.kind == "year":
-            return f"{self.year}"
+            return year
         if self.kind == "half":
-            return f"{self.year}-H{self.number}"
+            return f"{year}-H{self.number}"
         if self.kind == "quarter":
-            return f"{self.year}-Q{self.number}"
-        return f"{self.year}-{self.number:02d}"
+            return f"{year}-Q{self.number}"
+        return f"{year}-{self.number:02d}"
 
 
 def rollups(month: Period) -> list[Period]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +22,8 @@ def vn_number(value: float | None, decimals: int | None = None) -> str:
 
 
 def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
+    import duckdb  # when a table is printed, not when the command line starts
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return con.execute(
@@ -32,6 +33,20 @@ def appendix_rows(warehouse: Path, appendix: str, year: int) -> list[tuple]:
         ).fetchall()
     finally:
         con.close()
+
+
+def appendix_years(warehouse: Path) -> list[int]:
+    """The report years the published warehouse has appendix figures for."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT report_year FROM mart.appendix_lines WHERE value IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return [int(r[0]) for r in rows]
 
 
 def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
@@ -62,22 +77,3 @@ def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
 
 def print_appendix(warehouse: Path, appendix: str, year: int, console: Console | None = None) -> None:
     (console or Console()).print(appendix_table(warehouse, appendix, year))
-
-
-def print_published_appendices(
-    warehouse: Path, codes: list[str], year: int, console: Console, from_copy: bool = False
-) -> bool:
-    """Print appendices of the published file (of a copy taken now, with ``from_copy``, when another program
-    holds it for writing); False, after one clear sentence, when it cannot be read."""
-    from ictstat import published
-
-    try:
-        with published.readable(warehouse, copy_if_held=from_copy) as usable:
-            if usable != warehouse:
-                console.print(Text(published.copy_notice(warehouse), style="yellow"))
-            for code in codes:
-                print_appendix(usable, code, year, console)
-    except (published.WarehouseHeld, published.SnapshotFailed) as exc:
-        console.print(Text(str(exc), style="red"))
-        return False
-    return True

@@ -176,12 +176,11 @@ def _print_how_to(ui_url: str, stops: str) -> None:
         f"""
 Prefect UI: {ui_url}
 ictstat home (inbox, archive, warehouse): {home}
-  nightly/nightly   every night at 01:30 Asia/Ho_Chi_Minh
-  backfill/backfill from the UI: Deployments > backfill > Run > Custom run; fill in period_from and
-                    period_to (2020, 2020-H1, 2020-Q3 or 2020-07), optionally reporters, mode, reparse,
-                    and dry_run to see first what would be reprocessed (artifact ictstat-backfill-preview).
-                    From a shell: prefect deployment run backfill/backfill \\
-                      --params '{{"period_from": "2020-01", "period_to": "2020-12", "dry_run": true}}'
+  nightly/nightly   hằng đêm / every night 01:30 giờ Việt Nam (Asia/Ho_Chi_Minh)
+  backfill/backfill from the UI: Deployments > backfill > Run > Custom run; fill in Từ kỳ / From period
+                    and Đến kỳ / To period (2020, 2020-H1, 2020-Q3 or 2020-07), optionally reporters, mode,
+                    reparse, and Chạy thử / Dry run to see first what would be reprocessed.
+                    From a shell: ictstat backfill 2020-01 2020-12 --dry-run
 Ctrl-C stops {stops}.
 """,
         flush=True,

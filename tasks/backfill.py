@@ -14,12 +14,14 @@ Files never seen by the warehouse (new in the inbox) are taken in by every real 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from ictstat import published, reference
+from ictstat.messages import parameter_error
 from ictstat.periods import Period
 from tasks.intake import Sighting, read_ledger
 
@@ -28,7 +30,11 @@ MODES = ("missing", "failed", "all")
 
 
 class BackfillError(ValueError):
-    """Invalid backfill parameters, explained in Vietnamese and English."""
+    """Invalid backfill parameters, explained in Vietnamese and English (one message, Vietnamese first)."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(parameter_error(vi, en))
+        self.vi, self.en = vi, en
 
 
 @dataclass(frozen=True)
@@ -56,17 +62,16 @@ class Request:
 
 def parse_request(period_from: str, period_to: str, reporters: Sequence[str], mode: str) -> Request:
     """Check the parameters as an engineer typed them in the Prefect UI; fail fast with a readable reason."""
-    try:
-        start, end = Period.parse(period_from), Period.parse(period_to)
-    except ValueError as exc:
-        raise BackfillError(str(exc)) from None
+    start, end = _period(period_from, "Từ kỳ", "From period"), _period(period_to, "Đến kỳ", "To period")
     if (start.year, start.first_month) > (end.year, end.last_month):
         raise BackfillError(
-            f"Khoảng kỳ bị đảo ngược: {period_from} sau {period_to}. / The range is reversed: {period_from} comes "
-            f"after {period_to}."
+            f"Khoảng kỳ bị đảo ngược: {period_from} sau {period_to}.",
+            f"The range is reversed: {period_from} comes after {period_to}.",
         )
     if mode not in MODES:
-        raise BackfillError(f"mode phải là / must be one of {', '.join(MODES)}, không phải / not '{mode}'.")
+        listed = ", ".join(MODES)
+        raise BackfillError(f"chế độ phải là {listed}, không phải '{mode}'.",
+                            f"mode must be one of {listed}, not '{mode}'.")  # fmt: skip
     registry = reference.reporters()  # a code names that reporter in every province that has one
     all_codes = {code for _, code in registry}
     kinds = {r.kind for r in registry.values()}
@@ -83,11 +88,29 @@ def parse_request(period_from: str, period_to: str, reporters: Sequence[str], mo
         else:
             unknown.append(key)
     if unknown:
+        names, listed = ", ".join(unknown), ", ".join(sorted(kinds))
         raise BackfillError(
-            f"Không có đơn vị báo cáo / unknown reporter(s): {', '.join(unknown)}. "
-            f"Dùng mã (ví dụ VNPT) hoặc loại / use a code (e.g. VNPT) or a kind: {', '.join(sorted(kinds))}."
+            f"không có đơn vị báo cáo {names}. Dùng mã (ví dụ VNPT) hoặc loại: {listed}.",
+            f"unknown reporter(s) {names}. Use a code (e.g. VNPT) or a kind: {listed}.",
         )
     return Request(start, end, tuple(dict.fromkeys(codes)), mode)  # type: ignore[arg-type]
+
+
+def _period(text: str, field_vi: str, field_en: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError:
+        raise BackfillError(
+            f"{field_vi} '{text}' không phải kỳ báo cáo; dùng 2020, 2020-H1, 2020-Q3 hoặc 2020-07.",
+            f"{field_en} '{text}' is not a period; use 2020, 2020-H1, 2020-Q3 or 2020-07.",
+        ) from None
+
+
+def reporter_choices() -> list[str]:
+    """What the reporters field of the backfill form offers: every reporter code of the register, then the
+    kinds (a kind stands for all its reporters)."""
+    registry = reference.reporters()
+    return sorted({code for _, code in registry}) + sorted({r.kind for r in registry.values()})
 
 
 @dataclass
@@ -127,12 +150,48 @@ def select(request: Request, ledger_dir: Path, inbox: Path, warehouse: Path) -> 
                 "file": s.relative_path,
                 "sha256": s.sha256,
                 "reporter": reporter or "",
+                "form": info.get("form_code") or "",
                 "period": period or "",
                 "status_now": status,
             }
         )
     out.new_in_inbox = _new_files(inbox, sightings)
     return out
+
+
+SHA_SHOWN = 12  # enough to tell files apart in a table; the full sha256 is in audit.submissions
+
+
+def preview_rows(chosen: Selection, limit: int | None = None) -> list[dict[str, str]]:
+    """The selection as a table people read: who, which form and period, its status, the file; the sha256
+    short and last. Files new in the inbox follow the archived ones."""
+    names = {code: r.name_vi for (_, code), r in reference.reporters().items()}
+    rows = [
+        {
+            "đơn vị / reporter": str(r["reporter"]),
+            "tên / name": names.get(str(r["reporter"]), ""),
+            "biểu mẫu / form": str(r.get("form", "")),
+            "kỳ / period": str(r["period"]),
+            "trạng thái / status": str(r["status_now"]),
+            "tệp / file": str(r["file"]),
+            "mã / id": str(r["submission_id"]),
+            "sha256": str(r["sha256"])[:SHA_SHOWN],
+        }
+        for r in chosen.reparse
+    ]
+    empty = dict.fromkeys(("đơn vị / reporter", "tên / name", "biểu mẫu / form", "kỳ / period"), "")
+    rows += [
+        {**empty, "trạng thái / status": "mới / new", "tệp / file": f,
+         "mã / id": "", "sha256": ""}
+        for f in chosen.new_in_inbox
+    ]  # fmt: skip
+    return rows if limit is None else rows[:limit]
+
+
+def outcome(before: Selection, warehouse: Path) -> Counter[str]:
+    """What became of the selected files in the published warehouse, by status (accepted, rejected, ...)."""
+    now = _published_submissions(warehouse)
+    return Counter(now.get(str(r["submission_id"]), {}).get("status", "unknown") for r in before.reparse)
 
 
 def _wanted(

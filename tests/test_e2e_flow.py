@@ -125,6 +125,8 @@ def test_backfill_dry_run_changes_nothing_and_a_real_one_reparses_its_selection(
         period_from="2020-01", period_to="2020-03", reporters=["VNPT"], mode="all", reparse=True
     )
     assert result["selected"] == 3 and result["rejected"] == 0
+    # mode all: the three files selected are all accepted after the run (they are "selected" again, by design)
+    assert (result["now_accepted"], result["now_rejected"], result["still_selected"]) == (3, 0, 3)
     # only the selection was parsed again (a line each); the copy in late.xlsx is a duplicate
     assert log.read_bytes().count(b"\n") - lines == 3
     con = duckdb.connect(str(published), read_only=True)
@@ -136,13 +138,59 @@ def test_backfill_dry_run_changes_nothing_and_a_real_one_reparses_its_selection(
     assert kinds == ["nightly", "backfill"] and dup == ("duplicate",)
 
 
-def test_backfill_with_a_reversed_range_fails_fast(prefect_harness, home):
+def test_backfill_with_a_reversed_range_fails_fast(prefect_harness, home, monkeypatch):
     from flows.backfill import backfill
     from tasks.backfill import BackfillError
 
+    monkeypatch.setenv("ICTSTAT_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # nothing listens: a post would log
     with pytest.raises(BackfillError, match="reversed"):
         backfill(period_from="2020-12", period_to="2020-01")
+    state = backfill(period_from="2020-12", period_to="2020-01", return_state=True)
+    assert state.is_failed()
+    assert state.message == (
+        "Tham số không hợp lệ — Khoảng kỳ bị đảo ngược: 2020-12 sau 2020-01. / "
+        "Invalid parameters — The range is reversed: 2020-12 comes after 2020-01."
+    )
     assert not (home / "warehouse.duckdb").exists()
+    logs = run_logs(state.state_details.flow_run_id)
+    assert not any("notification could not be posted" in m or "Traceback" in m for _, m in logs), logs
+
+
+def run_logs(flow_run_id) -> list[tuple[int, str]]:
+    """The (level, message) of every log line of a flow run and its tasks, as the UI shows them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [(log.level, log.message) for log in logs]
+
+
+def test_a_rejected_file_is_named_in_the_run_state_and_logged_with_its_feedback_workbook(
+    prefect_harness, home
+):
+    june = home / "inbox" / "vien_thong" / "2020" / "06" / "vnpt_bc_vien_thong_thang_06_2020.xlsx"
+    wb = openpyxl.load_workbook(june)
+    wb[SUBS]["E7"] = "khong ro"  # not a number: the resent copy is rejected, the accepted one stays current
+    wb.save(home / "inbox" / "gui_lai_vnpt_t6.xlsx")
+
+    state = nightly(as_of=date(2026, 1, 1), return_state=True)
+    assert state.is_completed()
+    assert state.message == (
+        "Hoàn thành — 1 tệp bị từ chối: VNPT VT-01 06/2020 / Completed — 1 file rejected: VNPT VT-01 06/2020"
+    )
+    summary = state.result()
+    (f,) = summary.rejected_files
+    assert (f.reporter, f.form, f.period, f.file) == ("VNPT", "VT-01", "2020-06", "gui_lai_vnpt_t6.xlsx")
+    assert Path(f.feedback).exists() and Path(f.feedback).parent == home / "feedback"
+    warnings = [m for level, m in run_logs(state.state_details.flow_run_id) if level == 30]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("Tệp bị từ chối: VNPT VT-01 06/2020 (gui_lai_vnpt_t6.xlsx")
+    assert f.feedback in warnings[0] and "File rejected: VNPT VT-01 06/2020" in warnings[0]
+    # the next night has nothing new: it says so, still names the rejected file, and warns no more
+    again = nightly(as_of=date(2026, 1, 2), return_state=True)
+    assert again.message.startswith("Không có gì mới, kho dữ liệu giữ nguyên — 1 tệp bị từ chối: VNPT VT-01")
+    assert not [m for level, m in run_logs(again.state_details.flow_run_id) if level == 30]
 
 
 def _marts(path):
@@ -267,3 +315,25 @@ def test_a_hostile_inbox_never_stops_the_nightly_run(prefect_harness, tmp_path, 
     second = nightly(as_of=date(2026, 1, 1))  # the same poisoned archive: still no failure
     assert second.status in ("published", "unchanged")
     assert nightly(as_of=date(2026, 1, 1)).status == "unchanged"
+
+
+def test_ictstat_backfill_runs_the_flow_and_says_what_became_of_its_files(prefect_harness, home):
+    from typer.testing import CliRunner
+
+    from ictstat.cli import app
+
+    nightly(as_of=date(2026, 1, 1))
+    result = CliRunner().invoke(
+        app, ["backfill", "2020-01", "2020-03", "--reporter", "vnpt", "--mode", "all"]
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Hoàn thành — " in text and "/ Completed — " in text
+    assert "3 tệp được chọn: 3 nay được chấp nhận, 0 vẫn bị từ chối." in text
+    assert "3 file(s) selected: 3 now accepted, 0 still rejected." in text
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        kinds = [r[0] for r in con.execute("SELECT kind FROM audit.runs ORDER BY started_at").fetchall()]
+    finally:
+        con.close()
+    assert kinds == ["nightly", "backfill"]

@@ -379,7 +379,7 @@ def test_a_nightly_and_a_backfill_started_together_through_the_api_run_one_after
         for r in runs:
             assert r.state is not None and r.state.is_completed(), f"{r.name}: {r.state}\n{tail(api)}"
             logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[r.id])))
-            took = min(lg.timestamp for lg in logs if lg.message.startswith("inbox: "))  # the lock is taken
+            took = min(lg.timestamp for lg in logs if " / inbox: " in lg.message)  # the lock is taken
             tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id])))
             # the lock is let go after the publication (the swap), before the exports; a nightly run that
             # comes second finds nothing new and lets it go after saying so

@@ -6,6 +6,7 @@ One module per kind of reporter (telecom and postal carriers, district offices, 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from ictstat.demo import department, district, postal, telecom
@@ -14,11 +15,18 @@ DEFAULT_SEED = 2020
 WRITERS = (telecom, postal, district, department)
 
 
-def write_demo_inbox(inbox: Path, seed: int = DEFAULT_SEED) -> list[Path]:
-    """Write every demo file under ``inbox`` (same seed, same bytes); return the paths written."""
+def write_demo_inbox(
+    inbox: Path, seed: int = DEFAULT_SEED, on_written: Callable[[str, int], None] | None = None
+) -> list[Path]:
+    """Write every demo file under ``inbox`` (same seed, same bytes); return the paths written.
+    ``on_written`` hears of each kind of reporter done (its module's name and how many files), for a progress
+    bar."""
     written: list[Path] = []
     for module in WRITERS:
-        written.extend(module.write(inbox, random.Random(f"{seed}:{module.__name__}")))
+        files = module.write(inbox, random.Random(f"{seed}:{module.__name__}"))
+        written.extend(files)
+        if on_written is not None:
+            on_written(module.__name__.rsplit(".", 1)[-1], len(files))
     return written
 
 
