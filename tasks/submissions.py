@@ -9,6 +9,7 @@ is decided in the warehouse (``warehouse/sql/30_audit.sql``), where its history 
 from __future__ import annotations
 
 import hashlib
+import math
 import mmap
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 
 from ictstat.messages import render
 from tasks.intake import Sighting, ends_torn
-from tasks.parsefile import CELL_COLUMNS, ParseJob, file_cells
+from tasks.parsefile import CELL_COLUMNS, ParseJob, crash_failure, file_cells
 
 PARSER_VERSION = "1"
 
@@ -175,17 +176,25 @@ def assemble(
             subs.append(row)
             continue
         first_of[s.sha256] = s
-        parsed = parsed_by_sha[s.sha256]
-        if "failure" in parsed:
-            rule, vi, en = parsed["failure"]
+        try:  # a bulkhead: whatever one file's parse makes this raise rejects that file, not the run
+            parsed = parsed_by_sha[s.sha256]
+            failure = parsed.get("failure")
+            if failure is None:
+                fields = {k: parsed[k] for k in CACHED_FIELDS}
+                own = [{"submission_id": s.submission_id, **i}
+                       for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]]  # fmt: skip
+                cells = _checked_cells(parsed)
+        except Exception as exc:
+            failure = crash_failure(s.original_name, "assemble", exc)
+        if failure is not None:
+            rule, vi, en = failure
             row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
             issues.append(_issue(s.submission_id, "", "", "", "", rule, "error", vi, en))
             subs.append(row)
             continue
-        row.update({k: parsed[k] for k in CACHED_FIELDS})
-        parts.extend(s.submission_id, row["template_id"], parsed)
-        for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]:
-            issues.append({"submission_id": s.submission_id, **i})
+        row.update(fields)
+        parts.extend(s.submission_id, row["template_id"], cells)
+        issues.extend(own)
         subs.append(row)
     return ParsedBatch(
         pd.DataFrame(subs, columns=SUBMISSION_COLUMNS),
@@ -223,9 +232,8 @@ class _ValueParts:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(path, VALUE_SCHEMA)
 
-    def extend(self, submission_id: str, template_id: str | None, parsed: Mapping[str, Any]) -> None:
-        """Add one file's cells: the cache's lists per column as they are, or a fresh parse's dicts."""
-        cells = file_cells(parsed)
+    def extend(self, submission_id: str, template_id: str | None, cells: list[list[Any]]) -> None:
+        """Add one file's cells (a list per field of CELL_COLUMNS, checked by :func:`_checked_cells`)."""
         n = len(cells[0])
         if not n:
             return
@@ -252,6 +260,19 @@ class _ValueParts:
             self.writer.close()
             return None
         return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+
+
+def _checked_cells(parsed: Mapping[str, Any]) -> list[list[Any]]:
+    """A file's cells, a list per field, checked whole before any is added to the run's columns (a damaged
+    parse must not leave the columns of different lengths) and with every value a finite float or None."""
+    cells = file_cells(parsed)
+    if len(cells) != len(CELL_COLUMNS) or len({len(c) for c in cells}) > 1:
+        raise ValueError("the parse's cell columns differ in length")
+    values = cells[CELL_COLUMNS.index("value")]
+    for v in values:
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
+            raise ValueError(f"a parsed value is not a finite number: {v!r}")
+    return cells
 
 
 def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:
