@@ -81,6 +81,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cell {cell} (sheet '{sheet}', column '{column}'): {value} is outside the plausible range of this figure "
         "({expected}).",
     ),
+    "implausible_figure": (
+        "Số liệu của tệp làm cho số liệu tổng hợp không hợp lý ({value}): không hữu hạn hoặc ngoài khoảng hợp lý "
+        "của chỉ tiêu; tệp bị từ chối để không công bố số liệu sai. Vui lòng kiểm tra lại và gửi lại.",
+        "The file's figures make a published figure absurd ({value}): not finite, or outside the indicator's "
+        "plausible range; the file is rejected so that nothing absurd is published. Please check and resend it.",
+    ),
     "parse_crash": (
         "Tệp '{file}' gây lỗi khi {stage_vi} ({value}); tệp bị từ chối, các tệp khác vẫn được xử lý. Hãy lưu lại "
         "bằng Excel (.xlsx) và gửi lại; nếu vẫn lỗi, báo cho quản trị hệ thống.",

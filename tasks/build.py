@@ -198,6 +198,9 @@ class MartCheckError(RuntimeError):
     def __init__(self, findings: list[tuple[Any, ...]], submissions: list[str]) -> None:
         self.findings = findings
         self.submissions = submissions
+        self.figures = "; ".join(
+            f"{code} {period} {key} = {value}" for _, code, period, key, value, *_ in findings[:3]
+        )
         shown = "; ".join(
             f"{t} {code} {period} {key}: {value}" for t, code, period, key, value, *_ in findings[:5]
         )

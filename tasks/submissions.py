@@ -545,3 +545,22 @@ def decide_status(batch: ParsedBatch, validation_issues: Iterable[dict[str, Any]
         else:
             subs.at[idx, "intake_status"] = "accepted"
     return batch.replace(subs, issues)
+
+
+def reject_after_build(batch: ParsedBatch, ids: Collection[str], figures: str) -> ParsedBatch:
+    """Reject submissions the build found behind a figure that must not be published (not finite, or outside
+    its indicator's range once summed): a bulkhead for the build, so that the run publishes without them."""
+    vi, en = render("implausible_figure", value=figures)
+    subs = batch.submissions.copy()
+    hit = subs["submission_id"].isin(list(ids)) & subs["intake_status"].isin(
+        ["accepted", "accepted_with_warnings"]
+    )
+    subs.loc[hit, ["intake_status", "reason_vi", "reason_en"]] = ["rejected", vi, en]
+    new = pd.DataFrame(
+        [
+            _issue(sid, "", "", "", figures, "implausible_figure", "error", vi, en)
+            for sid in subs.loc[hit, "submission_id"]
+        ],
+        columns=ISSUE_COLUMNS,
+    )
+    return batch.replace(subs, pd.concat([batch.issues, new], ignore_index=True))
