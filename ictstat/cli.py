@@ -76,7 +76,8 @@ def run(
     """Run the nightly flow once: intake, parse, validate, build and publish the warehouse."""
     from flows.nightly import nightly
 
-    summary = nightly(as_of=date.fromisoformat(as_of) if as_of else None, kind="manual")
+    day = _as_of_date(as_of)
+    summary = nightly(as_of=day, kind="manual")
     verb = "Published" if summary.status == "published" else "Nothing new, unchanged:"
     console.print(
         f"{verb} [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
@@ -85,6 +86,26 @@ def run(
     )
     if summary.rejected:
         console.print("Reasons: [bold]SELECT * FROM audit.submissions WHERE status = 'rejected'[/]")
+
+
+def _as_of_date(text: str | None) -> date | None:
+    """``--as-of`` as a date within the years the register knows, or a clear refusal before any run starts."""
+    if not text:
+        return None
+    from ictstat import reference
+    from ictstat.periods import check_logical_date
+
+    try:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"không phải ngày hợp lệ ({exc}); dùng YYYY-MM-DD / not a valid date ({exc}); use YYYY-MM-DD"
+            ) from exc
+        return check_logical_date(day, reference.first_year())
+    except ValueError as exc:
+        console.print(f"--as-of {text}: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
