@@ -192,7 +192,7 @@ def test_the_mart_check_refuses_a_figure_out_of_range_and_names_its_file(tmp_pat
             "in_publication_log": ledger.publication_log(settings.ledger_dir),
             "in_run_context": pd.DataFrame(
                 [{"run_id": "T", "published_at": "2021-01-20T00:00:00+00:00", "as_of": AS_OF.isoformat()}]
-            ),  # fmt: skip
+            ),
         }
         with pytest.raises(MartCheckError) as caught:
             build.build_warehouse(tmp_path / "w.duckdb", inputs, range(2019, 2022))
