@@ -25,7 +25,9 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def logical_date(explicit: date | None = None) -> date:
     """The day the run stands for: an explicit date, else the flow run's scheduled time, else today (local)."""
-    if explicit is not None:  # typed by a person (--as-of, the UI's form): within the years the register knows
+    if (
+        explicit is not None
+    ):  # typed by a person (--as-of, the UI's form): within the years the register knows
         return check_logical_date(explicit, reference.first_year())
     scheduled = flow_run.scheduled_start_time
     when = scheduled if isinstance(scheduled, datetime) else datetime.now(UTC)
