@@ -116,7 +116,8 @@ def parse_reporting_period(value: object) -> Period | None:
         return None
     if isinstance(value, date):
         return Period.month(value.year, value.month)
-    if isinstance(value, (int, float)) and 1900 < float(value) < 2200 and float(value).is_integer():
+    # compared as it is, never converted first: float(10**400) raises, and NaN or inf have no year
+    if isinstance(value, (int, float)) and 1900 < value < 2200 and value == int(value):
         return Period(int(value), "year", 1)
     s = fold(value).replace(" / ", "/")
     try:
