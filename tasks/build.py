@@ -236,14 +236,27 @@ WHERE NOT isfinite(f.value) OR f.value < i.min_value OR f.value > i.max_value
 ORDER BY ALL
 """
 
-# The submissions whose cells feed the refused figures (the lineage view, filtered on them: milliseconds).
+# The submissions behind the refused figures (the lineage view, filtered on them: milliseconds). A file whose own
+# part of a figure is already absurd (not finite, or outside the range by itself) is blamed alone; when every
+# part is plausible and only their sum is not, all the figure's files are named, since none can be told apart.
 MART_SOURCES_SQL = """
-SELECT DISTINCT l.submission_id
-FROM mart.indicator_lineage l
-JOIN bad_figures b ON b.level = l.level AND b.indicator_code = l.indicator_code AND b.period = l.period
-     AND b.grain_key = CASE l.level WHEN 'province' THEN l.province_code WHEN 'district' THEN l.district_code
-                                    ELSE l.carrier_code END
-WHERE l.submission_id IS NOT NULL
+WITH parts AS (
+    SELECT b.level, b.indicator_code, b.period, b.grain_key, l.submission_id,
+           coalesce(NOT isfinite(sum(l.value_in_unit)) OR sum(l.value_in_unit) < any_value(b.min_value)
+                    OR sum(l.value_in_unit) > any_value(b.max_value), false) AS absurd_alone
+    FROM mart.indicator_lineage l
+    JOIN bad_figures b ON b.level = l.level AND b.indicator_code = l.indicator_code AND b.period = l.period
+         AND b.grain_key = CASE l.level WHEN 'province' THEN l.province_code WHEN 'district' THEN l.district_code
+                                        ELSE l.carrier_code END
+    WHERE l.submission_id IS NOT NULL
+    GROUP BY ALL
+)
+SELECT DISTINCT submission_id
+FROM parts p
+WHERE absurd_alone OR NOT EXISTS (
+    SELECT 1 FROM parts q
+    WHERE q.level = p.level AND q.indicator_code = p.indicator_code AND q.period = p.period
+      AND q.grain_key = p.grain_key AND q.absurd_alone)
 ORDER BY 1
 """
 
@@ -257,7 +270,7 @@ def check_mart_values(con: duckdb.DuckDBPyConnection) -> None:
         return
     bad = pd.DataFrame(
         [r[:4] for r in findings], columns=["level", "indicator_code", "period", "grain_key"], dtype=object
-    )
+    ).assign(min_value=[r[5] for r in findings], max_value=[r[6] for r in findings])
     con.register("bad_figures", bad)
     try:
         behind = [str(r[0]) for r in con.execute(MART_SOURCES_SQL).fetchall()]
