@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ictstat.messages import render
+from ictstat.periods import Period, year_in_range
 from tasks.intake import Sighting, ends_torn
 from tasks.parsefile import CELL_COLUMNS, ParseJob, crash_failure, file_cells
 
@@ -181,6 +182,7 @@ def assemble(
             failure = parsed.get("failure")
             if failure is None:
                 fields = {k: parsed[k] for k in CACHED_FIELDS}
+                _check_period(fields["period"])
                 own = [{"submission_id": s.submission_id, **i}
                        for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]]  # fmt: skip
                 cells = _checked_cells(parsed)
@@ -273,6 +275,13 @@ def _checked_cells(parsed: Mapping[str, Any]) -> list[list[Any]]:
         if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
             raise ValueError(f"a parsed value is not a finite number: {v!r}")
     return cells
+
+
+def _check_period(period: object) -> None:
+    """A cached parse's period reads back as a period with a sane year (the parser makes no other; a damaged
+    cache line could), so that nothing the build reads of it (its year, its first day) can fail."""
+    if period is not None and not year_in_range(Period.parse(str(period)).year, 1000, None):
+        raise ValueError(f"the parse's period {period!r} has no sane year")
 
 
 def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:

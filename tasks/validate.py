@@ -288,7 +288,7 @@ JOIN latest l ON l.reporter_code = v.reporter_code AND l.measure = v.measure
              AND l.province_code IS NOT DISTINCT FROM v.province_code
              AND l.district_code IS NOT DISTINCT FROM v.district_code
              AND l.commune_code IS NOT DISTINCT FROM v.commune_code
-             AND l.period = strftime(CAST(v.period || '-01' AS DATE) - INTERVAL 1 MONTH, '%Y-%m')
+             AND l.period = strftime(TRY_CAST(v.period || '-01' AS DATE) - INTERVAL 1 MONTH, '%Y-%m')
 WHERE l.value > 0 AND abs(v.value - l.value) >= $2 AND abs(v.value - l.value) / l.value > $3
 ORDER BY v.seq, v.ord
 """

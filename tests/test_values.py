@@ -230,31 +230,37 @@ def test_a_file_that_breaks_reading_is_rejected_alone_with_its_name(tmp_path):
 
 
 def test_a_damaged_cached_parse_rejects_its_file_not_the_run(tmp_path):
-    """A parse cache line that still reads as JSON but carries a value no parse makes (text where a number
-    belongs, as a damaged disk or a hand edit leaves it) is that file's rejection when the run assembles."""
+    """A parse cache line that still reads as JSON but carries what no parse makes (text where a number
+    belongs, a period of year 202, as a damaged disk or a hand edit leaves them) is that file's rejection
+    when the run assembles; the other file goes on."""
+    import orjson
+
     settings = make_home(tmp_path / "home")
     vt01(settings.inbox / "damaged.xlsx")
+    vt01(settings.inbox / "bad_period.xlsx", period="10/2020")
     vt01(settings.inbox / "fine.xlsx", period="11/2020")
-    path = build_home(settings, as_of=AS_OF)
+    build_home(settings, as_of=AS_OF)
     log = next(settings.cache_dir.glob("parses-*.log"))
     sightings, _ = steps.intake.intake(
         settings.inbox, settings.archive, settings.ledger_dir, settings.max_file_bytes
     )
-    damaged = next(s for s in sightings if s.original_name == "damaged.xlsx")
+    sha = {s.original_name: s.sha256.encode() for s in sightings}
     lines = log.read_bytes().splitlines(keepends=True)
-    import orjson
-
     for n, line in enumerate(lines):
-        if line.startswith(damaged.sha256.encode()):
-            parse = orjson.loads(line[65:])
+        parse = orjson.loads(line[65:])
+        if line.startswith(sha["damaged.xlsx"]):
             parse["cells"][parse["value_columns"].index("value")][0] = "1e400"
-            lines[n] = line[:65] + orjson.dumps(parse) + b"\n"
+        elif line.startswith(sha["bad_period.xlsx"]):
+            parse["period"] = "202-10"
+        lines[n] = line[:65] + orjson.dumps(parse) + b"\n"
     log.write_bytes(b"".join(lines))
     path = build_home(settings, as_of=AS_OF, run_id="T2")
     status, issues = statuses_and_issues(path)
-    assert status == {"damaged.xlsx": "rejected", "fine.xlsx": "accepted"}
+    assert status == {"damaged.xlsx": "rejected", "bad_period.xlsx": "rejected", "fine.xlsx": "accepted"}
     ((rule, _, _, message),) = issues["damaged.xlsx"]
     assert rule == "parse_crash" and "damaged.xlsx" in message and "1e400" in message
+    ((rule, _, _, message),) = issues["bad_period.xlsx"]
+    assert rule == "parse_crash" and "bad_period.xlsx" in message and "202-10" in message
 
 
 def test_report_years_ignore_impossible_periods():
