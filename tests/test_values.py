@@ -266,3 +266,13 @@ def test_a_damaged_cached_parse_rejects_its_file_not_the_run(tmp_path):
 def test_report_years_ignore_impossible_periods():
     years = build.report_years(["2020-12", "202-12", "0202-12", None, float("nan"), "0000", "garbage"], AS_OF)
     assert years == range(2019, 2022)
+
+
+def test_the_appendix_and_the_workbook_show_a_non_finite_cell_alike():
+    """The build refuses non-finite figures; were one read anyway, the terminal and the workbook both show
+    nothing for it (the workbook used to show a blank while the appendix printed 'inf')."""
+    from ictstat.report import shown, vn_number
+
+    for bad in (math.inf, -math.inf, math.nan, None):
+        assert shown(bad) is None and vn_number(bad) == "-"
+    assert shown(1656.0) == 1656.0 and vn_number(13706) == "13.706"
