@@ -28,9 +28,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from faults import fuzzworker
 from faults.mutations import MUTATIONS, Template, with_cells
 from faults.report import BAD_OUTCOMES, FuzzKind
-from faults.texts import NUMBER_TEXT, WEIRD_TEXT
+from faults.texts import EXTREME_NUMBERS, NUMBER_TEXT, PERIOD_TEXT, WEIRD_TEXT
 
-HYPOTHESIS_KINDS = ("hypothesis_cells", "hypothesis_workbook")
+HYPOTHESIS_KINDS = ("hypothesis_cells", "hypothesis_workbook", "hypothesis_column")
 RESTART_ABOVE_MB = (
     600.0  # resident size after an input above which the worker is replaced (it starts at ~150)
 )
@@ -171,6 +171,8 @@ VALUES = st.one_of(
     st.dates(min_value=date(1900, 3, 1), max_value=date(9999, 12, 31)),
     st.text(max_size=120).map(lambda s: ILLEGAL_CHARACTERS_RE.sub("", s)),
     st.sampled_from(NUMBER_TEXT + WEIRD_TEXT),
+    st.sampled_from(EXTREME_NUMBERS + PERIOD_TEXT),
+    st.floats(allow_subnormal=True, min_value=-1e-300, max_value=1e-300),
     st.none(),
 )
 
@@ -181,6 +183,46 @@ def cell_edits(draw: st.DrawFn, template: Template) -> list[tuple[str, int, int,
     for _ in range(draw(st.integers(1, 25))):
         title, rows, cols = draw(st.sampled_from(template.areas))
         edits.append((title, draw(st.integers(1, rows + 3)), draw(st.integers(1, cols + 2)), draw(VALUES)))
+    return edits
+
+
+EXTREMES = st.one_of(
+    st.integers(min_value=0, max_value=10**4),  # first: what Hypothesis starts from is a plausible figure
+    st.sampled_from(EXTREME_NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+    st.integers(min_value=2**62, max_value=2**64),
+)
+PERIODS = st.one_of(
+    st.sampled_from(PERIOD_TEXT),
+    st.builds(lambda m, y: f"{m}/{y:04d}", st.integers(0, 13), st.integers(0, 9999)),
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    FLOATS,
+)
+
+
+@st.composite
+def column_edits(draw: st.DrawFn, template: Template) -> list[tuple[str, int, int, object]]:
+    """Several cells of one column of a table with a total row set to extreme numbers, the total kept, blanked
+    or extreme too, and sometimes the cover's period made impossible: the combinations that overflow sums."""
+    from faults.mutations import _total_columns
+
+    tables = _total_columns(template)
+    edits: list[tuple[str, int, int, object]] = []
+    if tables:
+        title, rows, total_row, cols = draw(st.sampled_from(tables))
+        col = draw(st.sampled_from(cols))
+        for r in draw(st.lists(st.sampled_from(rows), max_size=6, unique=True)):
+            edits.append((title, r, col, draw(EXTREMES)))
+        total = draw(st.one_of(st.just("keep"), st.none(), st.sampled_from(EXTREME_NUMBERS), FLOATS))
+        if total != "keep":
+            edits.append((title, total_row, col, total))
+    if draw(st.booleans()):
+        title, grid = template.grids[0]
+        for r, row in enumerate(grid):
+            for c, v in enumerate(row[:-1]):
+                if isinstance(v, str) and v.strip().lower().startswith("kỳ báo cáo"):
+                    edits.append((title, r + 1, c + 2, draw(PERIODS)))
     return edits
 
 
@@ -236,8 +278,9 @@ def generate(
     t = data.draw(st.sampled_from(list(templates)))
     if kind == "hypothesis_workbook":
         return data.draw(scratch_workbook(t, labels)), f"{t.name}_scratch.xlsx"
+    edits, suffix = (column_edits(t), "column") if kind == "hypothesis_column" else (cell_edits(t), "hyp")
     try:
-        return with_cells(t, data.draw(cell_edits(t)), as_text=data.draw(st.booleans())), f"{t.name}_hyp.xlsx"
+        return with_cells(t, data.draw(edits), as_text=data.draw(st.booleans())), f"{t.name}_{suffix}.xlsx"
     except (ValueError, TypeError, OverflowError):
         reject()
         raise

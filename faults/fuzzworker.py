@@ -60,6 +60,37 @@ def _reset_peak() -> None:
         pass
 
 
+def accepted_absurdity(batch: Any) -> str | None:
+    """What an accepted file must never carry, said in words, or None: a value that is not finite or lies
+    outside its indicator's range (in the indicator's unit), a column whose values add up to no finite number,
+    a period whose year the register does not know (what issue 13 found published)."""
+    import math
+
+    from ictstat import reference
+    from ictstat.periods import Period, year_in_range
+
+    catalog = reference.indicators()
+    sums: dict[str, float] = {}
+    for v in batch.values.itertuples(index=False):
+        if v.value is None or v.value != v.value:  # a blank (NaN in the frame: a parse never makes a NaN)
+            continue
+        if not math.isfinite(v.value):
+            return f"a value that is not finite: {v.value} at {v.sheet}!{v.cell}"
+        lo, hi = reference.indicator_range(v.indicator_code)
+        factor = reference.unit_factor(v.unit, catalog.get(v.indicator_code, {}).get("unit", v.unit)) or 1.0
+        x = v.value * factor
+        if (lo is not None and x < lo) or (hi is not None and x > hi):
+            return f"{v.indicator_code} = {v.value} at {v.sheet}!{v.cell}, outside {lo}-{hi}"
+        key = f"{v.sheet}|{v.measure}"
+        sums[key] = sums.get(key, 0.0) + v.value
+        if not math.isfinite(sums[key]):
+            return f"a column whose sum overflows: {key}"
+    for p in batch.submissions["period"].dropna():
+        if not year_in_range(Period.parse(str(p)).year, reference.first_year(), None):
+            return f"an impossible period {p}"
+    return None
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -106,7 +137,7 @@ def _stage(name: str) -> str:
 
 
 def examine(path: Path, name: str, settings: Any, job: Any, codes: list[str]) -> dict[str, Any]:
-    from tasks import submissions, validate
+    from tasks import build, submissions, validate
     from tasks.feedback import write_feedback
     from tasks.intake import Sighting, archive_name, sha256_of
 
@@ -135,11 +166,20 @@ def examine(path: Path, name: str, settings: Any, job: Any, codes: list[str]) ->
         status = str(batch.submissions.iloc[0]["intake_status"])
         reason = str(batch.submissions.iloc[0]["reason_en"] or "")
         text = repr(parsed)
+        stage = _stage("build years")
+        build.report_years(batch.submissions["period"], date.today())  # what the build reads of a period
+        absurd = accepted_absurdity(batch) if status != "rejected" else None
         if any(m in text for m in LEAK_MARKERS):
             result = {
                 "outcome": "exception",
                 "detail": "an external entity was expanded: /etc/passwd in the parse",
             }
+        elif (
+            parsed.get("failure", [""])[0] == "parse_crash"
+        ):  # the bulkhead held, but what it caught is a bug
+            result = {"outcome": "exception", "detail": f"parse_crash: {parsed['failure'][2]}"[:300]}
+        elif absurd is not None:
+            result = {"outcome": "exception", "detail": f"accepted {absurd}"[:300]}
         elif status == "rejected":
             result = {"outcome": "issues", "detail": reason[:200]}
         else:

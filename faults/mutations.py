@@ -21,7 +21,9 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from faults import xmlparts as parts
-from faults.texts import NUMBER_TEXT, WEIRD_TEXT
+from faults.texts import EXTREME_NUMBERS, NUMBER_TEXT, PERIOD_TEXT, WEIRD_TEXT
+from ictstat.text import fold
+from tasks.parse import TOTAL_WORDS
 
 
 @dataclass
@@ -253,6 +255,64 @@ def xls_far_cell(rng: random.Random, t: Template) -> tuple[bytes, str]:
     return out.getvalue(), f"{t.name}_far.xls"
 
 
+def _total_columns(t: Template) -> list[tuple[str, list[int], int, list[int]]]:
+    """Per sheet with a total row: its title, the data rows above the total, the total row and the columns
+    holding numbers (1-based, as openpyxl counts)."""
+    out = []
+    for title, grid in t.grids:
+        total = next((r for r, row in enumerate(grid) if any(fold(v) in TOTAL_WORDS for v in row[:3])), None)
+        if total is None:
+            continue
+        rows = [r for r in range(total) if any(isinstance(v, (int, float)) for v in grid[r][3:])]
+        cols = sorted(
+            {c for r in rows for c, v in enumerate(grid[r]) if c >= 3 and isinstance(v, (int, float))}
+        )
+        if rows and cols:
+            out.append((title, [r + 1 for r in rows], total + 1, [c + 1 for c in cols]))
+    return out
+
+
+def extreme_column(rng: random.Random, t: Template) -> tuple[bytes, str]:
+    """Extreme numbers in several cells of one column of a table with a total row (two of 1.7e308 overflow
+    the column's sum), with the total kept, blanked or itself extreme: the sums the parser checks."""
+    tables = _total_columns(t)
+    if not tables:
+        return cell_values(rng, t)
+    title, rows, total_row, cols = rng.choice(tables)
+    col = rng.choice(cols)
+    picked = rng.sample(rows, k=min(len(rows), rng.randint(2, 6)))
+    heavy = rng.random() < 0.5  # the issue's case: the same largest value in every picked cell
+    edits: list[tuple[str, int, int, Any]] = [
+        (title, r, col, 1.7e308 if heavy else rng.choice(EXTREME_NUMBERS)) for r in picked
+    ]
+    total = rng.choice(["keep", None, 1.7e308, -1.7e308, "inf", "1e400", 3.4e38])
+    if total != "keep":
+        edits.append((title, total_row, col, total))
+    return with_cells(t, edits, as_text=rng.random() < 0.3), f"{t.name}_extreme.xlsx"
+
+
+def impossible_period(rng: random.Random, t: Template) -> tuple[bytes, str]:
+    """The cover's period typed as nobody can report it: a year of fewer than four digits, year 0, months out
+    of range, a date cell of year 1 or 9999, a number, an endless text."""
+    from datetime import date, datetime
+
+    title, grid = t.grids[0]
+    where = next(
+        (
+            (r + 1, c + 2)
+            for r, row in enumerate(grid)
+            for c, v in enumerate(row[:-1])
+            if fold(v).startswith("ky bao cao")
+        ),
+        (13, 2),
+    )
+    value = rng.choice([
+        *PERIOD_TEXT, date(1, 1, 1), date(202, 12, 1), datetime(9999, 12, 31), date(2999, 12, 1), 0, -1, 2020.5,
+        1e308, float("nan"), float("inf"), 2**63, 202, 20200,
+    ])  # fmt: skip
+    return with_cells(t, [(title, *where, value)], as_text=rng.random() < 0.5), f"{t.name}_period.xlsx"
+
+
 MUTATIONS: dict[str, Mutation] = {
     "cell_values": cell_values,
     "huge_strings": huge_strings,
@@ -268,4 +328,6 @@ MUTATIONS: dict[str, Mutation] = {
     "byte_flips": byte_flips,
     "ods_repeat": ods_repeat,
     "xls_far_cell": xls_far_cell,
+    "extreme_column": extreme_column,
+    "impossible_period": impossible_period,
 }

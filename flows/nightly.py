@@ -18,14 +18,17 @@ from flows import steps
 from flows.notify import notify_failure
 from flows.pipeline import run_pipeline
 from flows.reports import ending, state_message
-from ictstat.periods import LOCAL_TZ
+from ictstat import reference
+from ictstat.periods import LOCAL_TZ, check_logical_date
 from ictstat.settings import load_settings
 
 
 def logical_date(explicit: date | None = None) -> date:
     """The day the run stands for: an explicit date, else the flow run's scheduled time, else today (local)."""
-    if explicit is not None:
-        return explicit
+    if (
+        explicit is not None
+    ):  # typed by a person (--as-of, the UI's form): within the years the register knows
+        return check_logical_date(explicit, reference.first_year())
     scheduled = flow_run.scheduled_start_time
     when = scheduled if isinstance(scheduled, datetime) else datetime.now(UTC)
     return when.astimezone(LOCAL_TZ).date()

@@ -18,7 +18,8 @@ from prefect.utilities.annotations import quote
 from flows import steps
 from ictstat.messages import bilingual
 from ictstat.settings import Settings
-from tasks import ledger, unchanged
+from tasks import ledger, submissions, unchanged
+from tasks.build import MartCheckError
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
@@ -92,7 +93,21 @@ def run_pipeline(
         )
         checkpoint("build", settings.home)
         build_path = settings.build_dir / f"warehouse-{run_id}.duckdb"
-        steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
+        try:
+            steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
+        except MartCheckError as err:
+            # the build's bulkhead: the files behind an absurd figure are rejected and the build runs once more
+            # (a second refusal fails the run, and the previous publication stays)
+            if not err.submissions:
+                raise
+            logger.warning("%s", err)
+            batch = submissions.reject_after_build(batch, err.submissions, err.figures)
+            status = batch.submissions["intake_status"].value_counts()
+            run.update(
+                accepted=int(status.get("accepted", 0) + status.get("accepted_with_warnings", 0)),
+                rejected=int(status.get("rejected", 0)),
+            )
+            steps.build_warehouse(opaque(batch), settings, run, build_path, run_date)
         values_path.unlink(missing_ok=True)
         # read from the build before the rename: after it, an analyst may already hold the published file
         counts = steps.status_counts(build_path)

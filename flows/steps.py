@@ -381,8 +381,7 @@ def build_warehouse(
 ) -> dict[str, int]:
     """Build a complete new warehouse file next to the published one."""
     runs = pd.DataFrame([*ledger.previous_runs(settings.ledger_dir), run])
-    years = {int(p[:4]) for p in batch.submissions["period"].dropna()} or {run_date.year}
-    years |= {min(years) - 1, max(years) + 1, run_date.year}
+    years = build.report_years(batch.submissions["period"], run_date)
     inputs = {
         "in_submissions": batch.submissions,
         "in_values": batch.values_path or batch.values,
@@ -397,9 +396,7 @@ def build_warehouse(
         inputs["in_ref_reporting_calendar"] = pd.read_csv(
             settings.reporting_calendar, dtype=str, keep_default_na=False
         )
-    return build.build_warehouse(
-        build_path, inputs, range(min(years), max(years) + 1), settings.storage_version
-    )
+    return build.build_warehouse(build_path, inputs, years, settings.storage_version)
 
 
 @task(name="publish", cache_policy=NONE)

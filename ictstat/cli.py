@@ -145,18 +145,11 @@ def run(
 
 
 def _logical_date(as_of: str | None) -> date:
-    """The run's logical date: the one given, else today on the province's clock."""
+    """The run's logical date: the one given (checked by :func:`_as_of_date`), else today on the province's
+    clock."""
     from ictstat.periods import LOCAL_TZ
 
-    if as_of is None:
-        return datetime.now(LOCAL_TZ).date()
-    try:
-        return date.fromisoformat(as_of)
-    except ValueError:
-        console.print(
-            f"[red]Ngày không hợp lệ / Not a date: {escape(as_of)!r} (YYYY-MM-DD, ví dụ / e.g. 2021-01-01).[/]"
-        )
-        raise typer.Exit(2) from None
+    return _as_of_date(as_of) or datetime.now(LOCAL_TZ).date()
 
 
 def _nothing_new(settings: Settings, run_date: date) -> bool:
@@ -209,6 +202,26 @@ def _no_prefect_server() -> NoReturn:
         "và chạy lại / and run again."
     )
     raise typer.Exit(1)
+
+
+def _as_of_date(text: str | None) -> date | None:
+    """``--as-of`` as a date within the years the register knows, or a clear refusal before any run starts."""
+    if not text:
+        return None
+    from ictstat import reference
+    from ictstat.periods import check_logical_date
+
+    try:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"không phải ngày hợp lệ ({exc}); dùng YYYY-MM-DD / not a valid date ({exc}); use YYYY-MM-DD"
+            ) from exc
+        return check_logical_date(day, reference.first_year())
+    except ValueError as exc:
+        console.print(f"--as-of {text}: {exc}", style="red", markup=False)
+        raise typer.Exit(2) from exc
 
 
 @app.command()

@@ -19,7 +19,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ictstat import export_charts, printing, xlsx
-from ictstat.report import vn_number
+from ictstat.report import shown, vn_number
 
 # The appendices in the report's order, with the sheet names a clerk looks for (at most 31 characters).
 APPENDIX_SHEETS = {
@@ -131,7 +131,7 @@ def write_appendix_sheet(ws: Worksheet, lines: list[tuple], year: int) -> None:
         xlsx.write_record(
             ws,
             last,
-            [line_no, label, unit, previous, value, change, note],
+            [line_no, label, unit, shown(previous), shown(value), shown(change), note],
             formats=[None, None, None, None, None, xlsx.PERCENT_CHANGE, None],
         )
         xlsx.cell_at(ws, last, 1).alignment = xlsx.CENTER

@@ -69,6 +69,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sheet '{sheet}': thiếu dòng của đơn vị {value}.",
         "Sheet '{sheet}': the row for district {value} is missing.",
     ),
+    "sum_overflow": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): với giá trị '{value}', tổng của cột vượt quá mọi số có thể "
+        "tính được; số liệu của cột này không thể đúng, vui lòng kiểm tra lại.",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): with '{value}', the column's sum overflows every "
+        "number that can be computed; the column's figures cannot be right, please check them.",
+    ),
+    "out_of_range": (
+        "Ô {cell} (sheet '{sheet}', cột '{column}'): giá trị {value} nằm ngoài khoảng hợp lý của chỉ tiêu "
+        "({expected}).",
+        "Cell {cell} (sheet '{sheet}', column '{column}'): {value} is outside the plausible range of this figure "
+        "({expected}).",
+    ),
+    "implausible_figure": (
+        "Số liệu của tệp làm cho số liệu tổng hợp không hợp lý ({value}): không hữu hạn hoặc ngoài khoảng hợp lý "
+        "của chỉ tiêu; tệp bị từ chối để không công bố số liệu sai. Vui lòng kiểm tra lại và gửi lại.",
+        "The file's figures make a published figure absurd ({value}): not finite, or outside the indicator's "
+        "plausible range; the file is rejected so that nothing absurd is published. Please check and resend it.",
+    ),
+    "parse_crash": (
+        "Tệp '{file}' gây lỗi khi {stage_vi} ({value}); tệp bị từ chối, các tệp khác vẫn được xử lý. Hãy lưu lại "
+        "bằng Excel (.xlsx) và gửi lại; nếu vẫn lỗi, báo cho quản trị hệ thống.",
+        "The file '{file}' failed while {stage_en} ({value}); it is rejected and every other file goes on. Save "
+        "it again in Excel (.xlsx) and resend it; if it fails again, tell the system's operator.",
+    ),
     "total_mismatch": (
         "Ô {cell} (sheet '{sheet}', cột '{column}'): dòng tổng cộng ghi {value} nhưng tổng các dòng là {expected}.",
         "Cell {cell} (sheet '{sheet}', column '{column}'): the total row says {value} but the rows add up to "
@@ -110,6 +134,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_period": (
         "Ô {cell} (sheet '{sheet}'): kỳ báo cáo '{value}' không hợp lệ; cần dạng {expected}.",
         "Cell {cell} (sheet '{sheet}'): the reporting period '{value}' is not valid; expected {expected}.",
+    ),
+    "period_out_of_range": (
+        "Ô {cell} (sheet '{sheet}'): kỳ báo cáo '{value}' có năm {found} nằm ngoài khoảng cho phép ({expected}); "
+        "năm phải có bốn chữ số, ví dụ 12/2020.",
+        "Cell {cell} (sheet '{sheet}'): the reporting period '{value}' has the year {found}, outside the allowed "
+        "{expected}; a year has four digits, e.g. 12/2020.",
     ),
     "future_period": (
         "Ô {cell} (sheet '{sheet}'): kỳ báo cáo {value} chưa kết thúc.",

@@ -27,6 +27,10 @@ _PATTERNS = {
 }
 
 
+MIN_YEAR = 1000  # a year has four digits; 0000-0999 are typos ("12/0202"), and date(0, ...) does not exist
+MAX_YEAR = 9999
+
+
 @dataclass(frozen=True, order=True)
 class Period:
     """A calendar period; ``first_month`` and ``last_month`` bound it (inclusive)."""
@@ -42,6 +46,8 @@ class Period:
             m = pat.match(s)
             if m:
                 year = int(m.group(1))
+                if year < MIN_YEAR:  # "0202-12" is 2020 with its digits slipped, not the year 202
+                    break
                 number = int(m.group(2)) if kind != "year" else 1
                 if kind == "month" and not 1 <= number <= 12:
                     break
@@ -79,14 +85,14 @@ class Period:
         return [Period.month(self.year, m) for m in range(self.first_month, self.last_month + 1)]
 
     def __str__(self) -> str:
-        year = f"{self.year:04d}"  # as written: the notation (and the forms' pattern) has four digits
+        # four digits always: whatever slices a period string (int(p[:4])) reads the year it was made from
         if self.kind == "year":
-            return year
+            return f"{self.year:04d}"
         if self.kind == "half":
-            return f"{year}-H{self.number}"
+            return f"{self.year:04d}-H{self.number}"
         if self.kind == "quarter":
-            return f"{year}-Q{self.number}"
-        return f"{year}-{self.number:02d}"
+            return f"{self.year:04d}-Q{self.number}"
+        return f"{self.year:04d}-{self.number:02d}"
 
 
 def rollups(month: Period) -> list[Period]:
@@ -117,7 +123,8 @@ def parse_reporting_period(value: object) -> Period | None:
         return None
     if isinstance(value, date):
         return Period.month(value.year, value.month)
-    if isinstance(value, (int, float)) and 1900 < float(value) < 2200 and float(value).is_integer():
+    # compared as it is, never converted first: float(10**400) raises, and NaN or inf have no year
+    if isinstance(value, (int, float)) and 1900 < value < 2200 and value == int(value):
         return Period(int(value), "year", 1)
     s = fold(value).replace(" / ", "/")
     try:
@@ -135,3 +142,22 @@ def parse_reporting_period(value: object) -> Period | None:
     if m := _YEAR.match(s):
         return Period(int(m.group(1)), "year", 1)
     return None
+
+
+def year_in_range(year: int, first_year: int, today: date | None) -> bool:
+    """A period's year is sane: four digits, not before the first year the register knows, not after the
+    logical date's year (whether the period itself is over is :func:`tasks.parse.check_not_future`'s business)."""
+    last = today.year if today is not None else MAX_YEAR
+    return max(MIN_YEAR, first_year) <= year <= min(MAX_YEAR, last)
+
+
+def check_logical_date(day: date, first_year: int) -> date:
+    """A run's logical date (``--as-of``) within the years the register knows and a year after today: a typo
+    such as 0202-12-31 would otherwise refuse nothing as future and build periods for eighteen centuries."""
+    last = date.today().year + 1
+    if not first_year <= day.year <= last:
+        raise ValueError(
+            f"Ngày logic {day.isoformat()} nằm ngoài khoảng {first_year}-{last} mà danh mục biết "
+            f"/ the logical date {day.isoformat()} is outside {first_year}-{last}, the years the register knows"
+        )
+    return day

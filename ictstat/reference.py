@@ -13,6 +13,7 @@ reporters, for example).
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -177,6 +178,12 @@ def _districts_by_province() -> dict[str, tuple[District, ...]]:
     for d in all_districts():
         out.setdefault(d.province_code, []).append(d)
     return {k: tuple(v) for k, v in out.items()}
+
+
+def first_year() -> int:
+    """The first year the register knows (the earliest province in it): no period before it can be reported."""
+    starts = [d for r in rows("provinces") if (d := _d(r.get("valid_from", ""))) is not None]
+    return min(starts).year if starts else 1000
 
 
 def last_valid_day(province_code: str) -> date:
@@ -351,6 +358,31 @@ def resolve_province(text: object) -> str | None:
 @lru_cache(maxsize=1)
 def indicators() -> dict[str, dict[str, str]]:
     return {r["indicator_code"]: r for r in _read("indicators.csv")}
+
+
+def indicator_range(code: str) -> tuple[float | None, float | None]:
+    """The plausible range of an indicator, in its own unit (``min_value``, ``max_value`` of its reference row;
+    None where the row, or a deployment's older overlay of the file, declares none)."""
+    row = indicators().get(code) or {}
+    return _bound(row.get("min_value")), _bound(row.get("max_value"))
+
+
+def _bound(text: str | None) -> float | None:
+    try:
+        value = float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def unit_factor(from_unit: str, to_unit: str) -> float | None:
+    """What one ``from_unit`` is in ``to_unit`` (ref.unit_conversions); None when no conversion is declared."""
+    if from_unit == to_unit:
+        return 1.0
+    for r in rows("units"):
+        if r["from_unit"] == from_unit and r["to_unit"] == to_unit:
+            return _bound(r["factor"])
+    return None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rich.console import Console
@@ -9,8 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 
+def shown(value: float | None) -> float | None:
+    """What a cell of an appendix shows, the same in the terminal and in the workbook: a finite number, or
+    nothing. The build refuses to publish a non-finite figure; this keeps any face from printing one anyway."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def vn_number(value: float | None, decimals: int | None = None) -> str:
-    """1307732 -> '1.307.732', 92.4 -> '92,4' (Vietnamese separators)."""
+    """1307732 -> '1.307.732', 92.4 -> '92,4' (Vietnamese separators); nothing (or NaN, ±inf) -> '-'."""
+    value = shown(value)
     if value is None:
         return "-"
     if decimals is None:
@@ -70,7 +78,7 @@ def appendix_table(warehouse: Path, appendix: str, year: int) -> Table:
             Text(unit),
             vn_number(prev),
             prefix + vn_number(value),
-            "-" if change is None else f"{change:.1f}".replace(".", ","),
+            "-" if shown(change) is None else f"{change:.1f}".replace(".", ","),
         )
     return table
 

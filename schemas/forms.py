@@ -6,6 +6,9 @@ commune); of an indicator list, one row per submission. Frames carry lineage col
 
 Type problems never reach these schemas: cells were parsed to floats (or None) first, with their own
 issues (see ``tasks.numbers``). The schemas check rules on typed values: ranges, required figures, keys.
+Besides a form's own bounds, every cell must lie in its indicator's plausible range (``min_value``,
+``max_value`` in ictstat/refdata/indicators.csv, converted to the unit the form asks for), so that a count of
+10^300 is an error of the file that carries it, before anything is summed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections.abc import Iterable
 import pandas as pd
 import pandera.pandas as pa
 
-from ictstat.templates.spec import SheetSpec, Template
+from ictstat import reference
+from ictstat.templates.spec import Measure, SheetSpec, Template
 
 LINEAGE = {
     "submission_id": pa.Column(str, nullable=False),
@@ -32,6 +36,7 @@ def sheet_schema(template: Template, spec: SheetSpec, district_codes: Iterable[s
             checks.append(pa.Check.ge(m.min_value, error=f"negative|{m.key}"))
         if m.max_value is not None:
             checks.append(pa.Check.le(m.max_value, error=f"above_max|{m.key}"))
+        checks += _indicator_range_checks(m)
         columns[m.key] = pa.Column(
             float,
             checks=checks,
@@ -68,3 +73,30 @@ def _part_of_whole_check(parts: tuple[str, ...], whole: str) -> pa.Check:
         return missing | (df[list(parts)].sum(axis=1) <= df[whole] + 1e-9)
 
     return pa.Check(holds, error=f"part_exceeds_whole|{'+'.join(parts)}|{whole}")
+
+
+def _indicator_range_checks(m: Measure) -> list[pa.Check]:
+    """The indicator's plausible range, in the measure's unit; a bound the form's own checks already enforce
+    as tightly is left out (one issue per cell, not two)."""
+    lo, hi = reference.indicator_range(m.indicator)
+    factor = reference.unit_factor(m.unit, reference.indicators().get(m.indicator, {}).get("unit", m.unit))
+    if factor is None or factor <= 0:
+        return []
+    lo_cell = None if lo is None else lo / factor
+    hi_cell = None if hi is None else hi / factor
+    expected = f"{_num(lo_cell)} – {_num(hi_cell)} {m.unit}"
+    checks = []
+    if lo_cell is not None and (m.min_value is None or m.min_value < lo_cell):
+        checks.append(pa.Check.ge(lo_cell, error=f"out_of_range|{m.key}|{expected}"))
+    if hi_cell is not None and (m.max_value is None or m.max_value > hi_cell):
+        checks.append(pa.Check.le(hi_cell, error=f"out_of_range|{m.key}|{expected}"))
+    return checks
+
+
+def _num(x: float | None) -> str:
+    """A bound the Vietnamese way (1.000.000.000; 0,001), or '…' for none."""
+    if x is None:
+        return "…"
+    if float(x).is_integer():
+        return f"{int(x):,}".replace(",", ".")
+    return f"{x:g}".replace(".", ",")

@@ -6,11 +6,17 @@ warehouse stays published.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 PERIOD = r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$"
 QUALIFIERS = ["exact", "more_than", "about", "less_than"]
 PERIOD_KINDS = ["month", "quarter", "half", "year"]
+
+
+def _finite(values: pd.Series) -> pd.Series:
+    return pd.Series(np.isfinite(values.to_numpy(dtype=float)), index=values.index)
 
 
 def _indicator_columns() -> dict[str, pa.Column]:
@@ -19,7 +25,8 @@ def _indicator_columns() -> dict[str, pa.Column]:
         "period": pa.Column(str, pa.Check.str_matches(PERIOD)),
         "period_kind": pa.Column(str, pa.Check.isin(PERIOD_KINDS)),
         "province_code": pa.Column(str),
-        "value": pa.Column(float, nullable=False),
+        # finite: NaN and ±inf are never published (tasks/build.py check_mart_values also names their files)
+        "value": pa.Column(float, pa.Check(_finite, error="finite"), nullable=False),
         "unit": pa.Column(str),
         "qualifier": pa.Column(str, pa.Check.isin(QUALIFIERS)),
         "yoy_change_pct": pa.Column(float, nullable=True),

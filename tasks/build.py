@@ -10,6 +10,7 @@ import calendar
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import yaml
 
 import warehouse
 from ictstat import reference
-from ictstat.periods import Period, rollups
+from ictstat.periods import Period, rollups, year_in_range
 from schemas.marts import MART_SCHEMAS
 from tasks import rules
 
@@ -89,6 +90,24 @@ def period_tables(years: Iterable[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(periods), pd.DataFrame(rollup_rows)
 
 
+def report_years(periods: Iterable[object], run_date: date) -> range:
+    """The years the warehouse's period tables cover: those of the submissions' periods, a year either side
+    and the run's. Total over whatever a submission row holds: a period that does not parse, or whose year is
+    not sane (``0202-12``), adds nothing (its file was rejected for it) rather than crashing the build or asking
+    for eighteen centuries of periods."""
+    first = reference.first_year()
+    years: set[int] = set()
+    for p in periods:
+        try:
+            year = Period.parse(str(p)).year
+        except ValueError:
+            continue
+        if year_in_range(year, first, run_date):
+            years.add(year)
+    years = years or {run_date.year}
+    return range(min(min(years) - 1, run_date.year), max(max(years) + 1, run_date.year) + 1)
+
+
 def warehouse_steps() -> list[tuple[str, str]]:
     """The build, step by step: SQL files of warehouse/sql and the SQL generated from the rule files."""
     derived = reference.rows("derived_indicators")
@@ -134,7 +153,12 @@ def build_warehouse(
         con.execute(f"ATTACH '{_sql_path(path)}' AS wh {options}")
         con.execute("USE wh")
         for name, ref_name in REFERENCE_FRAMES.items():
-            con.register(name, reference.frame(ref_name))
+            frame = reference.frame(ref_name)
+            if ref_name == "indicators":  # a deployment's overlay written before ranges existed declares none
+                frame = frame.reindex(
+                    columns=[*frame.columns.drop(RANGE_COLUMNS, errors="ignore"), *RANGE_COLUMNS]
+                )
+            con.register(name, frame)
         periods, period_rollups = period_tables(years)
         con.register("in_ref_periods", periods)
         con.register("in_ref_period_rollups", period_rollups)
@@ -168,8 +192,99 @@ def build_warehouse(
     return counts
 
 
+RANGE_COLUMNS = ["min_value", "max_value"]
+
+
+class MartCheckError(RuntimeError):
+    """A mart holds a figure that must never be published; ``submissions`` are the files behind it."""
+
+    def __init__(self, findings: list[tuple[Any, ...]], submissions: list[str]) -> None:
+        self.findings = findings
+        self.submissions = submissions
+        self.figures = "; ".join(
+            f"{code} {period} {key} = {value}" for _, code, period, key, value, *_ in findings[:3]
+        )
+        shown = "; ".join(
+            f"{t} {code} {period} {key}: {value}" for t, code, period, key, value, *_ in findings[:5]
+        )
+        behind = ", ".join(submissions[:20]) or "?"
+        super().__init__(
+            f"Bản dựng không được công bố: {len(findings)} số liệu không hữu hạn hoặc ngoài khoảng hợp lý ({shown}); "
+            f"do các tệp {behind} / the build is not published: {len(findings)} figure(s) not finite or outside "
+            f"their indicator's range ({shown}); from submission(s) {behind}"
+        )
+
+
+# Every figure of the indicator marts that is NaN, ±inf or outside its indicator's range (ref.indicators), and
+# every other number of a mart table that is not finite. Kept in SQL: a frame would carry inf unnoticed.
+MART_VALUE_SQL = """
+WITH figures AS (
+    SELECT 'province' AS level, indicator_code, period, province_code AS grain_key, value, previous_year_value,
+           yoy_change_pct, yoy_change_abs
+    FROM mart.province_indicators
+    UNION ALL
+    SELECT 'district', indicator_code, period, district_code, value, previous_year_value, yoy_change_pct,
+           yoy_change_abs
+    FROM mart.district_indicators
+    UNION ALL
+    SELECT 'carrier', indicator_code, period, carrier_code, value, previous_year_value, yoy_change_pct,
+           yoy_change_abs
+    FROM mart.carrier_indicators
+)
+SELECT f.level, f.indicator_code, f.period, f.grain_key, f.value, i.min_value, i.max_value
+FROM figures f
+LEFT JOIN ref.indicators i USING (indicator_code)
+WHERE NOT isfinite(f.value) OR f.value < i.min_value OR f.value > i.max_value
+   OR NOT isfinite(f.previous_year_value) OR NOT isfinite(f.yoy_change_pct) OR NOT isfinite(f.yoy_change_abs)
+ORDER BY ALL
+"""
+
+# The submissions behind the refused figures (the lineage view, filtered on them: milliseconds). A file whose own
+# part of a figure is already absurd (not finite, or outside the range by itself) is blamed alone; when every
+# part is plausible and only their sum is not, all the figure's files are named, since none can be told apart.
+MART_SOURCES_SQL = """
+WITH parts AS (
+    SELECT b.level, b.indicator_code, b.period, b.grain_key, l.submission_id,
+           coalesce(NOT isfinite(sum(l.value_in_unit)) OR sum(l.value_in_unit) < any_value(b.min_value)
+                    OR sum(l.value_in_unit) > any_value(b.max_value), false) AS absurd_alone
+    FROM mart.indicator_lineage l
+    JOIN bad_figures b ON b.level = l.level AND b.indicator_code = l.indicator_code AND b.period = l.period
+         AND b.grain_key = CASE l.level WHEN 'province' THEN l.province_code WHEN 'district' THEN l.district_code
+                                        ELSE l.carrier_code END
+    WHERE l.submission_id IS NOT NULL
+    GROUP BY ALL
+)
+SELECT DISTINCT submission_id
+FROM parts p
+WHERE absurd_alone OR NOT EXISTS (
+    SELECT 1 FROM parts q
+    WHERE q.level = p.level AND q.indicator_code = p.indicator_code AND q.period = p.period
+      AND q.grain_key = p.grain_key AND q.absurd_alone)
+ORDER BY 1
+"""
+
+
+def check_mart_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a build holding a non-finite figure or one outside its indicator's range, naming the files behind it
+    (:class:`MartCheckError`); the previous publication stays. The appendix tables show the province figures,
+    so checking these covers them."""
+    findings = con.execute(MART_VALUE_SQL).fetchall()
+    if not findings:
+        return
+    bad = pd.DataFrame(
+        [r[:4] for r in findings], columns=["level", "indicator_code", "period", "grain_key"], dtype=object
+    ).assign(min_value=[r[5] for r in findings], max_value=[r[6] for r in findings])
+    con.register("bad_figures", bad)
+    try:
+        behind = [str(r[0]) for r in con.execute(MART_SOURCES_SQL).fetchall()]
+    finally:
+        con.unregister("bad_figures")
+    raise MartCheckError(findings, behind)
+
+
 def check_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Validate the published tables against their schemas; a failure stops the build before publication."""
+    check_mart_values(con)
     for table, schema in MART_SCHEMAS.items():
         frame = con.execute(f"SELECT * FROM {table}").df()
         if frame.empty:

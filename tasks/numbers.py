@@ -16,6 +16,9 @@ Decisions (documented in docs/parsing.md and asserted in tests/test_numbers.py):
 * "98,64%" -> 98.64 (percentages are kept on the 0-100 scale).
 * "(123)" and "-123" are negative; whether a negative is allowed is the schema's business.
 * A fractional value in an integer column is an error, not a rounding.
+* Only the ASCII digits 0-9 are digits. Text that Python's ``float()`` accepts but no clerk types as a figure
+  ("inf", "nan", "Infinity", "1e400", "1_000", "１２３" in other scripts' digits) is not a number, and so is a
+  figure too large for a float; an Excel number that is not finite (NaN, ±inf) is refused as well.
 """
 
 from __future__ import annotations
@@ -38,9 +41,12 @@ _QUALIFIERS = (
     ("less_than", ("duoi",)),
 )
 _SPACE_CHARS = "\u00a0\u2007\u2009\u202f\u200b "
-_DIGITS_ONLY = re.compile(r"^\d+$")
-_GROUPED = re.compile(r"^\d{1,3}(?:[.]\d{3})+$")
-_GROUPED_COMMA = re.compile(r"^\d{1,3}(?:,\d{3})+$")
+# ASCII digits only (re.ASCII): ``\d`` and ``str.isdigit`` also take other scripts' digits and superscripts,
+# which ``float()`` then converts or chokes on. \Z, not $: "$" also matches before a trailing newline.
+_DIGITS_ONLY = re.compile(r"^\d+\Z", re.ASCII)
+_GROUPED = re.compile(r"^\d{1,3}(?:[.]\d{3})+\Z", re.ASCII)
+_GROUPED_COMMA = re.compile(r"^\d{1,3}(?:,\d{3})+\Z", re.ASCII)
+_CLERK_CHARS = re.compile(r"^[0-9.,]+\Z")  # what may remain once signs, qualifiers, % and spaces are gone
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,11 @@ def parse_number(raw: object, kind: Kind = "decimal") -> ParsedNumber:
     if isinstance(raw, (datetime, date, time)):
         return _fail("date_in_number_cell")
     if isinstance(raw, (int, float)):
-        value = float(raw)
-        if math.isnan(value) or math.isinf(value):
+        try:
+            value = float(raw)
+        except OverflowError:  # a Python int beyond a float (10**400): no figure anyone reports
+            return _fail("not_a_number")
+        if not math.isfinite(value):
             return _fail("not_a_number")
         return _check_kind(ParsedNumber(value), kind)
     return _parse_text(str(raw), kind)
@@ -122,13 +131,15 @@ def _parse_text(text: str, kind: Kind) -> ParsedNumber:
         s = s[1:].strip()
 
     # Digit groups separated by single spaces: "13 706", "1 307 732".
-    if re.fullmatch(r"\d{1,3}(?: \d{3})+(?:[.,]\d+)?", s):
+    if re.fullmatch(r"\d{1,3}(?: \d{3})+(?:[.,]\d+)?", s, re.ASCII):
         s = s.replace(" ", "")
-    if " " in s or not s:
+    # spaces left, letters, "_", "e", other scripts' digits: not a clerk's figure
+    if not _CLERK_CHARS.match(s):
         return _fail("not_a_number")
 
     number, warning = _digits_to_float(s, kind)
-    if number is None or math.isinf(number):  # 310 digits overflow a float: not a figure anyone reports
+    # 310 digits overflow a float: not a figure anyone reports
+    if number is None or not math.isfinite(number):
         return _fail("not_a_number")
     if negative:
         number = -number
@@ -158,7 +169,7 @@ def _digits_to_float(s: str, kind: Kind) -> tuple[float | None, str | None]:
         else:
             whole, frac = s.rsplit(".", 1)
             thousands = ","
-        if not _is_grouped(whole, thousands) or not frac.isdigit():
+        if not _is_grouped(whole, thousands) or not _DIGITS_ONLY.match(frac):
             return None, None
         return float(whole.replace(thousands, "") + "." + frac), None
     sep = "." if has_dot else ","
@@ -167,7 +178,7 @@ def _digits_to_float(s: str, kind: Kind) -> tuple[float | None, str | None]:
             return float(s.replace(sep, "")), None
         return None, None
     whole, frac = s.split(sep)
-    if not whole.isdigit() or not frac.isdigit():
+    if not _DIGITS_ONLY.match(whole) or not _DIGITS_ONLY.match(frac):
         return None, None
     if len(frac) != 3:
         # "226,5", "3.75": a group of thousands always has three digits, so this is a decimal mark.
@@ -181,11 +192,11 @@ def _digits_to_float(s: str, kind: Kind) -> tuple[float | None, str | None]:
 
 
 def _is_grouped(whole: str, sep: str) -> bool:
-    if whole.isdigit():
+    if _DIGITS_ONLY.match(whole):
         return True
     groups = whole.split(sep)
     return (
-        groups[0].isdigit()
+        bool(_DIGITS_ONLY.match(groups[0]))
         and 1 <= len(groups[0]) <= 3
-        and all(len(g) == 3 and g.isdigit() for g in groups[1:])
+        and all(len(g) == 3 and _DIGITS_ONLY.match(g) for g in groups[1:])
     )

@@ -8,6 +8,7 @@ a period, a total that disagrees with its rows are issues with the cell they com
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from ictstat import reference
 from ictstat.messages import render
-from ictstat.periods import Period, parse_reporting_period
+from ictstat.periods import MAX_YEAR, Period, parse_reporting_period, year_in_range
 from ictstat.templates import Template, all_templates, get_template
 from ictstat.templates.spec import Measure, SheetSpec
 from ictstat.text import clean, fold
@@ -295,6 +296,13 @@ def _check_cover(
             "bad_period", "error", sheet, cell, value=raw_period or "", expected=expected[template.frequency]
         )
         return
+    first = reference.first_year()
+    if not year_in_range(period.year, first, None):
+        # "12/0000", "12/0202": never a period of the warehouse (nor a date: year 0 does not exist); a period
+        # after the logical date is check_not_future's (it depends on the run's day, not on the file)
+        out.add("period_out_of_range", "error", sheet, cell, value=raw_period, found=period.year,
+                expected=f"{first} – {MAX_YEAR}")  # fmt: skip
+        return
     out.period = period
     out.period_cell = (sheet, cell)
     if today is not None:
@@ -516,7 +524,11 @@ def _parse_unit_table(
             if parsed is None:
                 unreadable.add(key)
                 continue
+            before = sums[key]
             sums[key] += parsed.value or 0.0
+            if math.isfinite(before) and not math.isfinite(sums[key]):
+                # two cells of 1.7e308: each a float, their sum is not; the file is wrong at this cell
+                out.add("sum_overflow", "error", sheet.name, a1(r, c), measure.label, raw)
             if parsed.value is None:
                 blanks[key].append(a1(r, c))
             else:
@@ -541,8 +553,8 @@ def _parse_unit_table(
     for key, (r, raw) in totals.items():
         measure = spec.measure(key)
         parsed = parse_number(raw, measure.kind)
-        if parsed.value is None or key in unreadable:
-            continue  # a total left blank (or a formula without a cached value) checks nothing
+        if parsed.value is None or key in unreadable or not math.isfinite(sums[key]):
+            continue  # a total left blank (or a formula without a cached value, or rows that overflow) checks nothing
         tolerance = 0.5 if measure.kind == "int" else 0.01
         if abs(parsed.value - sums[key]) > tolerance:
             out.add(
@@ -613,7 +625,9 @@ def _value_row(
 
 
 def _fmt(x: float) -> str:
-    """A number the Vietnamese way: 1.307.732 or 226,5."""
+    """A number the Vietnamese way: 1.307.732 or 226,5 (a non-finite one as Python writes it, never a crash)."""
+    if not math.isfinite(x):
+        return str(x)
     if float(x).is_integer():
         return f"{int(x):,}".replace(",", ".")
     whole, frac = f"{x:,.3f}".rstrip("0").split(".")

@@ -62,7 +62,41 @@ def parse_file(
     ``{"failure": [rule, reason_vi, reason_en]}`` or the form, cover fields, values and issues.
 
     The archived copy is checked against its sha256 first: a file whose bytes changed on disk (bit rot, a
-    bad restore) is reported and never loaded."""
+    bad restore) is reported and never loaded.
+
+    A bulkhead: whatever one file makes the reader or the parser raise ends as that file's ``failure``
+    (``parse_crash``, naming the file and the error), never as the run's."""
+    try:
+        return _parse_file(s, archive, province_code, max_unpacked, max_rows, limits)
+    except Exception as exc:  # any bug one file's content triggers is that file's rejection
+        return {"failure": crash_failure(s.original_name, "parse", exc)}
+
+
+STAGES = {
+    "parse": ("đọc và phân tích tệp", "reading and parsing it"),
+    "validate": ("kiểm tra số liệu", "validating its figures"),
+    "assemble": ("tổng hợp số liệu của tệp", "assembling its figures"),
+}
+
+
+def crash_failure(file: str, stage: str, exc: BaseException) -> list[str]:
+    """``[rule, reason_vi, reason_en]`` for a file whose handling raised: the file and what was raised."""
+    stage_vi, stage_en = STAGES[stage]
+    what = f"{type(exc).__name__}: {exc}"[:300]
+    return [
+        "parse_crash",
+        *render("parse_crash", file=file, stage_vi=stage_vi, stage_en=stage_en, value=what),
+    ]
+
+
+def _parse_file(
+    s: Sighting,
+    archive: Path,
+    province_code: str,
+    max_unpacked: int,
+    max_rows: int,
+    limits: dict[str, int] | None = None,
+) -> dict[str, Any]:
     if not s.archive_path:
         return {"failure": ["too_large", *render("too_large", value=f"{s.size_bytes:,} bytes",
                                                  expected="ICTSTAT_MAX_FILE_BYTES")]}  # fmt: skip

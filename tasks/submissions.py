@@ -9,6 +9,7 @@ is decided in the warehouse (``warehouse/sql/30_audit.sql``), where its history 
 from __future__ import annotations
 
 import hashlib
+import math
 import mmap
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -23,8 +24,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ictstat.messages import render
+from ictstat.periods import Period, year_in_range
 from tasks.intake import Held, Sighting, ends_torn
-from tasks.parsefile import CELL_COLUMNS, ParseJob, file_cells
+from tasks.parsefile import CELL_COLUMNS, ParseJob, crash_failure, file_cells
 
 PARSER_VERSION = "1"
 
@@ -187,38 +189,37 @@ def assemble(
             row.update(intake_status="quarantined", reason_vi=vi, reason_en=en)
             subs.append(row)
             continue
-        try:
-            file_issues = _assemble_one(s, row, parsed_by_sha[s.sha256], parts, today)
+        try:  # a bulkhead: whatever one file's parse makes this raise rejects that file, not the run
+            parsed = parsed_by_sha[s.sha256]
+            if "crash" in parsed:  # parsed again in this process and crashed: quarantined by the parse step
+                vi, en = render("parse_crashed", value=parsed["crash"])
+                row.update(intake_status="quarantined", reason_vi=vi, reason_en=en)
+                subs.append(row)
+                continue
+            failure = parsed.get("failure")
+            if failure is None:
+                fields = {k: parsed[k] for k in CACHED_FIELDS}
+                _check_period(fields["period"])
+                own = [{"submission_id": s.submission_id, **i}
+                       for i in [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(parsed, today)]]  # fmt: skip
+                cells = _checked_cells(parsed)
         except Exception as exc:
-            vi, en = render("assemble_failed", value=s.relative_path, expected=f"{type(exc).__name__}: {exc}")
-            row = _base_row(s)
+            failure = crash_failure(s.relative_path, "assemble", exc)
+        if failure is not None:
+            rule, vi, en = failure
             row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
-            file_issues = [_issue(s.submission_id, "", "", "", "", "assemble_failed", "error", vi, en)]
-        issues.extend(file_issues)
+            issues.append(_issue(s.submission_id, "", "", "", "", rule, "error", vi, en))
+            subs.append(row)
+            continue
+        row.update(fields)
+        parts.extend(s.submission_id, row["template_id"], cells)
+        issues.extend(own)
         subs.append(row)
     subs.extend(_held_row(h) for h in held)
     frame = pd.DataFrame(subs, columns=SUBMISSION_COLUMNS)
     frame["seq"] = frame["seq"].astype("Int64")  # a held file has no sequence number yet
     frame["size_bytes"] = frame["size_bytes"].astype("Int64")
     return ParsedBatch(frame, parts.close(), pd.DataFrame(issues, columns=ISSUE_COLUMNS), values_to)
-
-
-def _assemble_one(
-    s: Sighting, row: dict[str, Any], parsed: Mapping[str, Any], parts: _ValueParts, today: date
-) -> list[dict[str, Any]]:
-    """Fill one file's row and cells; returns its issues."""
-    if "crash" in parsed:  # parsed again in this process and crashed: quarantined by the parse step
-        vi, en = render("parse_crashed", value=parsed["crash"])
-        row.update(intake_status="quarantined", reason_vi=vi, reason_en=en)
-        return []
-    if "failure" in parsed:
-        rule, vi, en = parsed["failure"]
-        row.update(intake_status="rejected", reason_vi=vi, reason_en=en)
-        return [_issue(s.submission_id, "", "", "", "", rule, "error", vi, en)]
-    found = [*parsed["issues"], *parsed.get("validation_issues", ()), *_future_issues(dict(parsed), today)]
-    row.update({k: parsed[k] for k in CACHED_FIELDS})
-    parts.extend(s.submission_id, row["template_id"], parsed)
-    return [{"submission_id": s.submission_id, **i} for i in found]
 
 
 def quarantine_reason(decision: Mapping[str, Any]) -> tuple[str, str]:
@@ -278,9 +279,8 @@ class _ValueParts:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(path, VALUE_SCHEMA)
 
-    def extend(self, submission_id: str, template_id: str | None, parsed: Mapping[str, Any]) -> None:
-        """Add one file's cells: the cache's lists per column as they are, or a fresh parse's dicts."""
-        cells = file_cells(parsed)
+    def extend(self, submission_id: str, template_id: str | None, cells: list[list[Any]]) -> None:
+        """Add one file's cells (a list per field of CELL_COLUMNS, checked by :func:`_checked_cells`)."""
         n = len(cells[0])
         if not n:
             return
@@ -307,6 +307,26 @@ class _ValueParts:
             self.writer.close()
             return None
         return pd.concat(self.frames, ignore_index=True) if len(self.frames) > 1 else self.frames[0]
+
+
+def _checked_cells(parsed: Mapping[str, Any]) -> list[list[Any]]:
+    """A file's cells, a list per field, checked whole before any is added to the run's columns (a damaged
+    parse must not leave the columns of different lengths) and with every value a finite float or None."""
+    cells = file_cells(parsed)
+    if len(cells) != len(CELL_COLUMNS) or len({len(c) for c in cells}) > 1:
+        raise ValueError("the parse's cell columns differ in length")
+    values = cells[CELL_COLUMNS.index("value")]
+    for v in values:
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
+            raise ValueError(f"a parsed value is not a finite number: {v!r}")
+    return cells
+
+
+def _check_period(period: object) -> None:
+    """A cached parse's period reads back as a period with a sane year (the parser makes no other; a damaged
+    cache line could), so that nothing the build reads of it (its year, its first day) can fail."""
+    if period is not None and not year_in_range(Period.parse(str(period)).year, 1000, None):
+        raise ValueError(f"the parse's period {period!r} has no sane year")
 
 
 def _future_issues(parsed: dict[str, Any], today: date) -> list[dict[str, Any]]:
@@ -579,3 +599,22 @@ def decide_status(batch: ParsedBatch, validation_issues: Iterable[dict[str, Any]
         else:
             subs.at[idx, "intake_status"] = "accepted"
     return batch.replace(subs, issues)
+
+
+def reject_after_build(batch: ParsedBatch, ids: Collection[str], figures: str) -> ParsedBatch:
+    """Reject submissions the build found behind a figure that must not be published (not finite, or outside
+    its indicator's range once summed): a bulkhead for the build, so that the run publishes without them."""
+    vi, en = render("implausible_figure", value=figures)
+    subs = batch.submissions.copy()
+    hit = subs["submission_id"].isin(list(ids)) & subs["intake_status"].isin(
+        ["accepted", "accepted_with_warnings"]
+    )
+    subs.loc[hit, ["intake_status", "reason_vi", "reason_en"]] = ["rejected", vi, en]
+    new = pd.DataFrame(
+        [
+            _issue(sid, "", "", "", figures, "implausible_figure", "error", vi, en)
+            for sid in subs.loc[hit, "submission_id"]
+        ],
+        columns=ISSUE_COLUMNS,
+    )
+    return batch.replace(subs, pd.concat([batch.issues, new], ignore_index=True))

@@ -20,7 +20,7 @@ from ictstat.messages import render
 from ictstat.templates import all_templates, get_template
 from ictstat.templates.spec import SheetSpec
 from schemas.forms import sheet_schema
-from tasks.parsefile import file_cells
+from tasks.parsefile import crash_failure, file_cells
 from tasks.submissions import VALUE_COLUMNS
 
 UNIT_KEY = {"district_table": "district_code", "commune_table": "commune_code"}
@@ -81,7 +81,38 @@ def validate_parses(
 ) -> dict[str, list[dict[str, Any]]]:
     """The schema issues of freshly parsed files, by sha256, without submission ids: a file's validation depends
     only on its bytes and the code and reference data the parse cache's fingerprint covers, so it is kept in the
-    cache with the parse and files already validated are not validated again."""
+    cache with the parse and files already validated are not validated again.
+
+    A bulkhead: when the batch's validation raises, each file is validated alone, and a file whose own
+    validation raises gets that as an error (``parse_crash``), never the run."""
+    codes = list(district_codes)
+    out: dict[str, list[dict[str, Any]]] = {sha: [] for sha in parsed_by_sha}
+    try:
+        issues = validate(_values_frame(parsed_by_sha), codes)
+    except Exception:  # one file's values broke the batch: find which, file by file
+        for sha, parsed in parsed_by_sha.items():
+            out[sha] = _validate_alone(sha, parsed, codes)
+        return out
+    for issue in issues:
+        sha = issue.pop("submission_id")
+        out[sha].append(issue)
+    return out
+
+
+def _validate_alone(sha: str, parsed: dict[str, Any], codes: list[str]) -> list[dict[str, Any]]:
+    try:
+        issues = validate(_values_frame({sha: parsed}), codes)
+    except Exception as exc:  # this file's values break the schemas: it is rejected for that
+        rule, vi, en = crash_failure(str(parsed.get("original_name") or sha[:12]), "validate", exc)
+        return [{"sheet": "", "cell": "", "column": "", "value": "", "rule": rule, "severity": "error",
+                 "message_vi": vi, "message_en": en}]  # fmt: skip
+    for issue in issues:
+        issue.pop("submission_id")
+    return issues
+
+
+def _values_frame(parsed_by_sha: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The parsed cells of the files, a row per cell, with the file's sha256 as its submission id."""
     columns: list[list[Any]] = [[] for _ in VALUE_COLUMNS]
     for sha, parsed in parsed_by_sha.items():
         if "failure" in parsed:
@@ -92,17 +123,13 @@ def validate_parses(
             columns[1].extend([parsed["template_id"]] * n)
             for column, values in zip(columns[2:], cells, strict=True):
                 column.extend(values)
-    out: dict[str, list[dict[str, Any]]] = {sha: [] for sha in parsed_by_sha}
-    frame = pd.DataFrame(dict(zip(VALUE_COLUMNS, columns, strict=True)), columns=VALUE_COLUMNS)
-    for issue in validate(frame, district_codes):
-        sha = issue.pop("submission_id")
-        out[sha].append(issue)
-    return out
+    return pd.DataFrame(dict(zip(VALUE_COLUMNS, columns, strict=True)), columns=VALUE_COLUMNS)
 
 
 def _rule_of(check: str) -> str:
     """The issue rule behind a Pandera check name (checks are named ``rule|details`` in schemas/forms.py)."""
     for prefix, rule in (
+        ("out_of_range", "out_of_range"),
         ("negative", "negative"),
         ("above_max", "above_max"),
         ("part_exceeds_whole", "part_exceeds_whole"),
@@ -130,6 +157,8 @@ def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> li
         rule = _rule_of(check)
         column = f.column if isinstance(f.column, str) else ""
         extra: dict[str, Any] = {"expected": maxima.get(column, "")}
+        if rule == "out_of_range":
+            extra = {"expected": check.split("|", 2)[2]}  # the range, as the schema wrote it
         row = frame.iloc[int(idx)]
         value = row.get(column, "") if column else ""
         if rule == "part_exceeds_whole":
@@ -168,6 +197,8 @@ def _to_issues(failures: pd.DataFrame, frame: pd.DataFrame, measures: Any) -> li
 def _plain(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:g}"  # 1.7e+308, not a 309-digit integer
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -257,7 +288,7 @@ JOIN latest l ON l.reporter_code = v.reporter_code AND l.measure = v.measure
              AND l.province_code IS NOT DISTINCT FROM v.province_code
              AND l.district_code IS NOT DISTINCT FROM v.district_code
              AND l.commune_code IS NOT DISTINCT FROM v.commune_code
-             AND l.period = strftime(CAST(v.period || '-01' AS DATE) - INTERVAL 1 MONTH, '%Y-%m')
+             AND l.period = strftime(TRY_CAST(v.period || '-01' AS DATE) - INTERVAL 1 MONTH, '%Y-%m')
 WHERE l.value > 0 AND abs(v.value - l.value) >= $2 AND abs(v.value - l.value) / l.value > $3
 ORDER BY v.seq, v.ord
 """

@@ -28,7 +28,10 @@ FROM in_ref_reporters;
 
 CREATE TABLE ref.indicators AS
 SELECT indicator_code, domain, name_vi, name_en, unit, unit_vi, aggregation, source_kind, source_form,
-       report_section, derivation
+       report_section, derivation,
+       -- the plausible range in the indicator's unit: a cell outside it rejects its file, a mart figure outside it
+       -- refuses the build (tasks/build.py check_marts)
+       TRY_CAST(min_value AS DOUBLE) AS min_value, TRY_CAST(max_value AS DOUBLE) AS max_value
 FROM in_ref_indicators;
 
 CREATE TABLE ref.unit_conversions AS
