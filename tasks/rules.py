@@ -202,3 +202,41 @@ FROM (
         )
     body = "\nUNION ALL\n".join(selects)
     return f"CREATE TABLE mart.reconciliation AS\n{body}\nORDER BY rule_id, period;"
+
+
+def indicator_forms(
+    catalog: Mapping[str, Mapping[str, str]],
+    derived: Iterable[Mapping[str, str]],
+    calendar: Iterable[Mapping[str, str]],
+) -> list[dict[str, object]]:
+    """Which forms feed each indicator (a derived one: the forms of what it reads; a count of reporters: the
+    forms its reporters owe), and whether only the period's last month counts (stocks, and what is derived
+    from stocks only). The completeness of a published figure is judged on these forms (50_mart.sql)."""
+    rules = {r["indicator_code"]: r for r in derived}
+    kind_forms: dict[str, set[str]] = {}
+    for c in calendar:
+        kind_forms.setdefault(c["reporter_kind"], set()).add(c["form_code"])
+    memo: dict[str, tuple[frozenset[str], bool]] = {}
+
+    def feeds(code: str, seen: frozenset[str]) -> tuple[frozenset[str], bool]:
+        if code in memo:
+            return memo[code]
+        row = catalog.get(code, {})
+        rule = rules.get(code)
+        if rule is None or code in seen:  # a reported indicator (or a cycle the rule checks refuse anyway)
+            forms = frozenset(f.strip() for f in (row.get("source_form") or "").split(",") if f.strip())
+            result = (forms, row.get("aggregation") == "stock")
+        elif rule["method"] == "count_reporters":
+            result = (frozenset(kind_forms.get(rule["expression"].strip(), set())), False)
+        else:
+            expr = compile_expression(rule["expression"], catalog.keys(), f"derived {code}")
+            parts = [feeds(c, seen | {code}) for c in expr.codes]
+            result = (frozenset().union(*(p[0] for p in parts)), all(p[1] for p in parts))
+        memo[code] = result
+        return result
+
+    return [
+        {"indicator_code": code, "form_code": form, "last_month_only": feeds(code, frozenset())[1]}
+        for code in sorted(catalog)
+        for form in sorted(feeds(code, frozenset())[0])
+    ]
