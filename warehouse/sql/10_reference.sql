@@ -27,7 +27,9 @@ FROM in_ref_reporters;
 
 CREATE TABLE ref.indicators AS
 SELECT indicator_code, domain, name_vi, name_en, unit, unit_vi, aggregation, source_kind, source_form,
-       report_section, derivation
+       report_section, derivation,
+       -- decimals every printed column shows for this indicator (the appendix CLI and workbook)
+       CAST(decimals AS INTEGER) AS decimals
 FROM in_ref_indicators;
 
 CREATE TABLE ref.unit_conversions AS

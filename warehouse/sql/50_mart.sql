@@ -105,7 +105,12 @@ ORDER BY c.indicator_code, c.period;
 CREATE TABLE mart.appendix_lines AS
 SELECT a.appendix, a.appendix_title_vi, y.year AS report_year, a.line_order, a.line_no, a.label_vi,
        a.indicator_code, i.unit_vi, p.previous_year_value, p.value, p.yoy_change_pct, p.yoy_change_abs,
-       p.qualifier, y.province_code, p.completeness, p.missing_reporters, p.completeness_note_vi,
+       p.qualifier, y.province_code, i.unit, i.decimals,
+       -- the comparison the report prints: the index (this year / last year x 100) for counts and amounts,
+       -- the change in percentage points for rates and shares (a relative change of a rate misleads)
+       CASE WHEN i.unit <> 'percent' THEN round(100 * p.value / nullif(p.previous_year_value, 0), 4) END
+           AS yoy_index,
+       CASE WHEN i.unit = 'percent' THEN round(p.value - p.previous_year_value, 4) END AS yoy_change_pp, p.completeness, p.missing_reporters, p.completeness_note_vi,
        p.completeness_note_en
 FROM ref.appendix_lines a
 LEFT JOIN ref.indicators i USING (indicator_code)  -- section headings have no indicator
@@ -130,7 +135,9 @@ ORDER BY a.appendix, y.year, a.line_order, d.district_code;
 -- One view per appendix, columns named as the printed table reads (filter on nam = the report year).
 CREATE VIEW mart.appendix_press AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao,
+       CASE WHEN unit <> 'percent' THEN round(yoy_change_pct, 1) END AS tang_giam_pct,
+       round(yoy_index, 1) AS chi_so_so_sanh_pct, round(yoy_change_pp, 1) AS tang_giam_diem_pct,
        qualifier, indicator_code, completeness, completeness_note_vi AS ghi_chu
 FROM mart.appendix_lines
 WHERE appendix = 'PL2'
@@ -138,7 +145,9 @@ ORDER BY report_year, line_order;
 
 CREATE VIEW mart.appendix_postal AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao,
+       CASE WHEN unit <> 'percent' THEN round(yoy_change_pct, 1) END AS tang_giam_pct,
+       round(yoy_index, 1) AS chi_so_so_sanh_pct, round(yoy_change_pp, 1) AS tang_giam_diem_pct,
        qualifier, indicator_code, completeness, completeness_note_vi AS ghi_chu
 FROM mart.appendix_lines
 WHERE appendix = 'PL3'
@@ -146,7 +155,9 @@ ORDER BY report_year, line_order;
 
 CREATE VIEW mart.appendix_telecom AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao,
+       CASE WHEN unit <> 'percent' THEN round(yoy_change_pct, 1) END AS tang_giam_pct,
+       round(yoy_index, 1) AS chi_so_so_sanh_pct, round(yoy_change_pp, 1) AS tang_giam_diem_pct,
        qualifier, indicator_code, completeness, completeness_note_vi AS ghi_chu
 FROM mart.appendix_lines
 WHERE appendix = 'PL4'
@@ -154,7 +165,9 @@ ORDER BY report_year, line_order;
 
 CREATE VIEW mart.appendix_it AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao,
+       CASE WHEN unit <> 'percent' THEN round(yoy_change_pct, 1) END AS tang_giam_pct,
+       round(yoy_index, 1) AS chi_so_so_sanh_pct, round(yoy_change_pp, 1) AS tang_giam_diem_pct,
        qualifier, indicator_code, completeness, completeness_note_vi AS ghi_chu
 FROM mart.appendix_lines
 WHERE appendix = 'PL5'
@@ -162,7 +175,9 @@ ORDER BY report_year, line_order;
 
 CREATE VIEW mart.appendix_inspection AS
 SELECT report_year AS nam, line_no AS stt, label_vi AS chi_tieu, unit_vi AS don_vi_tinh,
-       previous_year_value AS nam_truoc, value AS nam_bao_cao, round(yoy_change_pct, 1) AS tang_giam_pct,
+       previous_year_value AS nam_truoc, value AS nam_bao_cao,
+       CASE WHEN unit <> 'percent' THEN round(yoy_change_pct, 1) END AS tang_giam_pct,
+       round(yoy_index, 1) AS chi_so_so_sanh_pct, round(yoy_change_pp, 1) AS tang_giam_diem_pct,
        qualifier, indicator_code, completeness, completeness_note_vi AS ghi_chu
 FROM mart.appendix_lines
 WHERE appendix = 'PL6'
