@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 
 from flows import steps
 from ictstat.settings import Settings
-from tasks import unchanged
+from tasks import ledger, unchanged
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 from tasks.publish import clear_stale_builds, writer_lock
@@ -50,7 +50,10 @@ def run_pipeline(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     run_id = f"R{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run = steps.run_record(run_id, str(flow_run.id or ""), kind, started)
+    run["as_of"] = run_date.isoformat()  # an earlier logical date must never republish (below)
     with writer_lock(settings.lock_path):
+        # "what did we know on date X" is a query of the published history, never a rebuild of the present
+        ledger.refuse_earlier_logical_date(settings.ledger_dir, run_date)
         for stale in clear_stale_builds(settings.build_dir):
             logger.warning("removed a build file left by an interrupted run: %s", stale.name)
         checkpoint("intake", settings.home)

@@ -74,9 +74,19 @@ def run(
     ] = None,
 ) -> None:
     """Run the nightly flow once: intake, parse, validate, build and publish the warehouse."""
+    from ictstat.settings import load_settings
+    from tasks import ledger
+
+    run_date = _usage_date(as_of) if as_of else None
+    if run_date is not None:
+        try:  # refused before the flow starts: nothing is taken in, built or published
+            ledger.refuse_earlier_logical_date(load_settings().ledger_dir, run_date)
+        except ledger.EarlierThanPublished as exc:
+            console.print(f"[red]{exc}[/]", soft_wrap=True)
+            raise typer.Exit(2) from None
     from flows.nightly import nightly
 
-    summary = nightly(as_of=date.fromisoformat(as_of) if as_of else None, kind="manual")
+    summary = nightly(as_of=run_date, kind="manual")
     verb = "Published" if summary.status == "published" else "Nothing new, unchanged:"
     console.print(
         f"{verb} [bold]{summary.warehouse}[/]: {summary.files_total} file(s), {summary.files_new} new; "
@@ -146,7 +156,7 @@ def templates(
 
     settings = load_settings()
     folder = out or settings.home / "templates"
-    day = date.fromisoformat(as_of) if as_of else reference.last_valid_day(settings.province_code)
+    day = _usage_date(as_of) if as_of else reference.last_valid_day(settings.province_code)
     districts = reference.districts(settings.province_code, day)
     for t in latest_templates():
         reporters = [
@@ -249,6 +259,19 @@ def verify_archive() -> None:
         console.print(f"{len(bad)} corrupt archive file(s); the next run reports them in audit.submissions.")
         raise typer.Exit(1)
     console.print("Every archived file matches its sha256.")
+
+
+def _usage_date(text: str) -> date:
+    """A YYYY-MM-DD option, or one bilingual usage line and exit status 2 (never a traceback)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        console.print(
+            f"[red]Ngày không hợp lệ: '{text}' (cần dạng YYYY-MM-DD, ví dụ 2021-03-31) / "
+            f"Invalid date: '{text}' (expected YYYY-MM-DD, e.g. 2021-03-31)[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
 
 
 def _published(path: Path) -> Path:
