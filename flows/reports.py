@@ -64,13 +64,44 @@ def summary_markdown(summary: RunSummary, batch: ParsedBatch) -> str:
     return "\n".join(lines)
 
 
+def incomplete_periods(warehouse: Path) -> list[tuple[str, str, int, str]]:
+    """Periods whose province figures are not complete: period, verdict, how many figures, what is missing."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT period, completeness, count(*), "
+            "string_agg(DISTINCT coalesce(completeness_note_vi, '') || ' / ' || coalesce(completeness_note_en, ''), "
+            "' | ') FROM mart.province_indicators WHERE completeness = 'incomplete' GROUP BY period, completeness "
+            "ORDER BY period"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(p), str(c), int(n), str(notes)) for p, c, n, notes in rows]
+
+
+def completeness_markdown(warehouse: Path) -> list[str]:
+    """The run report's section on figures published short of a report (mart.province_indicators.completeness)."""
+    rows = incomplete_periods(warehouse)
+    if not rows:
+        return [
+            "",
+            "Mọi số liệu của các kỳ đã kết thúc đều đủ báo cáo. / Every figure of a closed period is complete.",
+        ]
+    lines = ["", "## (*) Số liệu thiếu báo cáo / Figures published short of a report", "",
+             "| kỳ / period | số liệu / figures | thiếu / missing |", "|---|---:|---|"]  # fmt: skip
+    lines += [f"| {period} | {n} | {_md(notes)} |" for period, _, n, notes in rows[:50]]
+    lines.append("Chỉ lấy số liệu đầy đủ / complete figures only: `WHERE completeness = 'complete'`")
+    return lines
+
+
 def _md(text: object) -> str:
     """Clerk-supplied text inside a Markdown table: no pipes, no line breaks, no markup."""
     return str(text or "").replace("|", "/").replace("\n", " ").replace("`", "'")[:300]
 
 
 def publish_run_artifacts(summary: RunSummary, batch: ParsedBatch) -> None:
-    create_markdown_artifact(key="ictstat-run-report", markdown=summary_markdown(summary, batch),
+    markdown = "\n".join([summary_markdown(summary, batch), *completeness_markdown(Path(summary.warehouse))])
+    create_markdown_artifact(key="ictstat-run-report", markdown=markdown,
                              description="Files received, accepted, rejected; top issues")  # fmt: skip
     issues = batch.issues
     if not issues.empty:

@@ -24,6 +24,7 @@ from prefect.cache_policies import NONE
 
 from flows.reports import (
     RunSummary,
+    incomplete_periods,
     publish_run_artifacts,
     publish_tracking_artifact,
     publish_unchanged_artifacts,
@@ -333,7 +334,12 @@ def refresh_appendix_workbook(settings: Settings, run_date: date) -> Path | None
 
 @task(name="run report", cache_policy=NONE)
 def report(summary: RunSummary, batch: submissions.ParsedBatch, settings: Settings, run_date: date) -> None:
-    """The run's summary, its issues and who has not reported, as artifacts on the flow run's page."""
+    """The run's summary, its issues and who has not reported, as artifacts on the flow run's page; a
+    WARNING for each closed period whose figures lack a report."""
+    logger = get_run_logger()
+    for period, _, figures, notes in incomplete_periods(settings.warehouse_path):
+        logger.warning("kỳ %s: %d số liệu thiếu báo cáo / period %s: %d figures incomplete: %s",
+                       period, figures, period, figures, notes)  # fmt: skip
     publish_run_artifacts(summary, batch)
     publish_tracking_artifact(settings.warehouse_path, run_date)
 

@@ -118,3 +118,34 @@ def test_a_year_not_over_is_provisional(mid_2020: Path) -> None:
     # the first half is over and every June report arrived
     assert _figure(mid_2020, "mart.province_indicators", "indicator_code = ? AND period = ?",
                    ["TEL_REVENUE", "2020-H1"])[1] == "complete"  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_the_nightly_run_warns_and_the_workbook_says_what_is_missing(
+    demo_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import shutil
+
+    from openpyxl import load_workbook
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.nightly import nightly
+    from flows.reports import completeness_markdown
+
+    shutil.copytree(demo_inbox, tmp_path / "inbox")
+    (tmp_path / "inbox" / VIETTEL_DECEMBER).unlink()
+    monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
+    with prefect_test_harness(server_startup_timeout=120), caplog.at_level(logging.WARNING):
+        nightly(as_of=date(2026, 1, 1))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    closed = [w for w in warnings if "figures incomplete" in w]
+    # December, the fourth quarter, the second half and the year lack Viettel's December
+    periods = [w.split("/ period ")[1].split(":")[0] for w in closed]
+    assert periods == ["2020", "2020-12", "2020-H2", "2020-Q4"]
+    assert all("thiếu báo cáo tháng 12/2020 của Viettel Bình Phước" in w for w in closed)
+    report = "\n".join(completeness_markdown(tmp_path / "warehouse.duckdb"))
+    assert "| 2020 |" in report and "Viettel" in report
+    ws = load_workbook(tmp_path / "exports" / "phu_luc_2020.xlsx")["PL4 Viễn thông"]
+    notes = {ws.cell(r, 2).value: ws.cell(r, 7).value for r in range(5, ws.max_row + 1)}
+    assert notes["- Thuê bao điện thoại di động"] == "(*) thiếu báo cáo tháng 12/2020 của Viettel Bình Phước"
