@@ -31,7 +31,7 @@ from flows.reports import (
 )
 from ictstat import __version__, export, reference
 from ictstat.settings import Settings
-from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, validate
+from tasks import build, feedback, intake, ledger, parsefile, publish, receipts, submissions, validate
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 
@@ -246,6 +246,7 @@ def build_warehouse(
         "in_run_context": pd.DataFrame(
             [{"run_id": run["run_id"], "published_at": run["finished_at"], "as_of": run_date.isoformat()}]
         ),
+        "in_receipts": receipts.read(settings.home / receipts.RECEIPTS),
     }
     if settings.reporting_calendar is not None:
         inputs["in_ref_reporting_calendar"] = pd.read_csv(

@@ -48,9 +48,10 @@ def demo_data(
     """Write the demo inbox: 2019-2020 reports of every reporter, reproducing the 2020 report."""
     import tempfile
 
-    from ictstat.demo import write_demo_inbox
+    from ictstat.demo import sent_days, write_demo_inbox
     from ictstat.demo.messy import rewrite_inbox
     from ictstat.settings import load_settings
+    from tasks import receipts
 
     settings = load_settings()
     if _has_files(settings.inbox) and not force:
@@ -58,12 +59,15 @@ def demo_data(
             f"[yellow]{settings.inbox} already holds files; use --force to write the demo anyway.[/]"
         )
         raise typer.Exit(0)
+    register = settings.home / receipts.RECEIPTS  # the days the demo's files were sent (not their mtimes)
     if messy:
         with tempfile.TemporaryDirectory() as clean:
-            write_demo_inbox(Path(clean), seed)
-            written = rewrite_inbox(Path(clean), settings.inbox, seed=seed)
+            days = sent_days(write_demo_inbox(Path(clean), seed))
+            sources: dict[Path, Path] = {}
+            written = rewrite_inbox(Path(clean), settings.inbox, seed=seed, sources=sources)
+            receipts.write(register, settings.inbox, {w: days[sources[w]] for w in written})
     else:
-        written = write_demo_inbox(settings.inbox, seed)
+        written = write_demo_inbox(settings.inbox, seed, receipts_path=register)
     console.print(f"Wrote {len(written)} demo files under {settings.inbox}")
 
 
@@ -123,12 +127,17 @@ def appendix(
 @app.command()
 def demo() -> None:
     """The whole job on the demo data: write the demo inbox if it is empty, run, print Phụ lục 4."""
+    from ictstat.demo import DEMO_LOGICAL_DATE
     from ictstat.settings import load_settings
+    from tasks import ledger
 
     settings = load_settings()
     if not _has_files(settings.inbox):
         demo_data(force=False, seed=2020, messy=False)
-    run(as_of=None)
+    # the demo's own logical date, so its statuses are the same on any day; a later publication stays
+    last = ledger.last_logical_date(settings.ledger_dir)
+    if last is None or last <= DEMO_LOGICAL_DATE:
+        run(as_of=DEMO_LOGICAL_DATE.isoformat())
     appendix(year=2020, code="PL4")
     console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
     path = settings.warehouse_path

@@ -21,7 +21,7 @@ import warehouse
 from ictstat import reference
 from ictstat.periods import Period, rollups
 from schemas.marts import MART_SCHEMAS
-from tasks import rules
+from tasks import receipts, rules
 
 log = logging.getLogger(__name__)
 BUILD_MEMORY_MB = 1024  # DuckDB's buffer for the build (it spills to disk beyond it)
@@ -136,6 +136,7 @@ def build_warehouse(
         con.register("in_ref_periods", periods)
         con.register("in_ref_period_rollups", period_rollups)
         con.register("in_indicator_forms", indicator_forms_frame(inputs))
+        con.register("in_receipts", receipts.empty())  # the run's register, if any, replaces it
         for name, df in inputs.items():
             if isinstance(df, Path):  # a Parquet file (the run's values, streamed there): read, not loaded
                 con.register(name, con.read_parquet(str(df)))  # a temporary view, never in the warehouse
