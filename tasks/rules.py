@@ -32,8 +32,11 @@ class Expression:
     context: tuple[str, ...]  # context values it reads
 
 
-def compile_expression(text: str, known_codes: Iterable[str], where: str) -> Expression:
-    """Check an expression token by token and turn indicator codes into column references."""
+def compile_expression(
+    text: str, known_codes: Iterable[str], where: str, reads_indicator: bool = True
+) -> Expression:
+    """Check an expression token by token and turn indicator codes into column references; with
+    ``reads_indicator`` false it may read context values only (a rule's side such as ``communes_total``)."""
     known = set(known_codes)
     out: list[str] = []
     codes: list[str] = []
@@ -63,7 +66,7 @@ def compile_expression(text: str, known_codes: Iterable[str], where: str) -> Exp
             raise RuleError(
                 f"{where}: '{tok}' is neither an indicator code, a context value nor an allowed function"
             )
-    if not codes:
+    if not codes and (reads_indicator or not context):
         raise RuleError(f"{where}: '{text}' reads no indicator")
     return Expression("".join(out), tuple(codes), tuple(context))
 
@@ -170,8 +173,9 @@ def reconciliation_sql(rules: Iterable[Mapping[str, str]], known_codes: Iterable
     selects = []
     for r in rules:
         where = f"reconciliation rule {r['rule_id']}"
+        # one side may be the reference register alone (communes_total): a source independent of the forms
         lhs = compile_expression(r["lhs"], known, where)
-        rhs = compile_expression(r["rhs"], known, where)
+        rhs = compile_expression(r["rhs"], known, where, reads_indicator=False)
         op = r["operator"]
         if op not in ("=", "<=", ">=", "~="):
             raise RuleError(f"{where}: operator '{op}' is not one of =, <=, >=, ~=")
