@@ -58,7 +58,7 @@ ORDER BY CASE status WHEN 'mismatch' THEN 0 WHEN 'no_data' THEN 1 ELSE 2 END, ru
 """
 _TARGETS_SQL = """
 SELECT target_code, target_year, comparator, target_value, unit, description_vi, indicator_code,
-       actual_year, actual_value, gap, status, measurement_note
+       actual_year, actual_value, gap, status, coalesce(measurement_note_vi, measurement_note)
 FROM mart.target_tracking ORDER BY target_year, target_code
 """
 _MART_OBJECTS_SQL = """

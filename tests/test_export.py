@@ -202,6 +202,8 @@ def test_target_sheet_tracks_the_23_plan_targets(workbook):
     assert ws.cell(dvc, 9).value == pytest.approx(86.3)
     assert ws.cell(dvc, 11).value == "số liệu chưa khớp"  # 86,3 % fails REC_DVC_RATE
     assert ws.cell(dvc, 5).value == "%"
+    note = ws.cell(row_of(ws, "T21_5G_SITES", column=1), 12).value
+    assert note == "chưa có chỉ tiêu đếm trạm 5G; TEL_BTS_SITES đếm mọi trạm"
     statuses = {ws.cell(r, 11).value for r in range(HEADER_ROW + 1, ws.max_row + 1)}
     assert not statuses & {"met", "on track", "off track", "no data"}
 
@@ -238,7 +240,7 @@ def test_injected_labels_never_become_formulas(demo_warehouse, tmp_path):
         )
         con.execute("UPDATE mart.reconciliation SET description_vi = '@cmd|x' WHERE rule_id = 'REC_DVC_RATE'")
         con.execute(
-            "UPDATE mart.target_tracking SET measurement_note = '+1+2' WHERE target_code = 'T21_5G_SITES'"
+            "UPDATE mart.target_tracking SET measurement_note_vi = '+1+2' WHERE target_code = 'T21_5G_SITES'"
         )
     path = export_appendix_workbook(warehouse, 2020, tmp_path / "out")
 

@@ -74,5 +74,5 @@ FROM in_ref_reporting_calendar;
 CREATE TABLE ref.plan_targets AS
 SELECT code AS target_code, CAST(target_year AS INTEGER) AS target_year, comparator,
        CAST(value AS DOUBLE) AS target_value, unit, description_vi, description_en, related_indicator, measured_by,
-       measure, CAST(baseline_year AS INTEGER) AS baseline_year, measurement_note
+       measure, CAST(baseline_year AS INTEGER) AS baseline_year, measurement_note, measurement_note_vi
 FROM in_ref_plan_targets;

@@ -72,6 +72,6 @@ SELECT target_code, target_year, comparator, target_value, unit, description_vi,
                                 WHEN '<' THEN projected_value < target_value END THEN 'on track'
            ELSE 'off track'
        END AS status,
-       nullif(measurement_note, '') AS measurement_note
+       nullif(measurement_note, '') AS measurement_note, nullif(measurement_note_vi, '') AS measurement_note_vi
 FROM judged
 ORDER BY target_year, target_code;
