@@ -81,8 +81,9 @@ def comparison_text(unit: str | None, index: float | None, change_pp: float | No
     if unit == "percent":
         if change_pp is None:
             return "-"
-        sign = "+" if change_pp > 0 else ""  # a fall carries its own minus sign
-        return f"{sign}{vn_number(change_pp, 1, fixed=True)} điểm %"
+        shown = round(change_pp, 1) + 0.0  # + 0.0: never "-0,0"
+        sign = "+" if shown > 0 else ""  # a fall carries its own minus sign
+        return f"{sign}{vn_number(shown, 1, fixed=True)} điểm %"
     return vn_number(index, 1, fixed=True)
 
 

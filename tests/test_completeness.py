@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ictstat.report import appendix_table
 from tests.conftest import build_home, make_home
@@ -149,3 +151,32 @@ def test_the_nightly_run_warns_and_the_workbook_says_what_is_missing(
     ws = load_workbook(tmp_path / "exports" / "phu_luc_2020.xlsx")["PL4 Viễn thông"]
     notes = {ws.cell(r, 2).value: ws.cell(r, 7).value for r in range(5, ws.max_row + 1)}
     assert notes["- Thuê bao điện thoại di động"] == "(*) thiếu báo cáo tháng 12/2020 của Viettel Bình Phước"
+
+
+@given(
+    value=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    decimals=st.integers(min_value=0, max_value=3),
+)
+def test_fixed_decimals_are_the_same_whatever_the_value(value: float, decimals: int) -> None:
+    from ictstat.report import vn_number
+
+    text = vn_number(value, decimals, fixed=True)
+    if decimals:
+        assert len(text.rsplit(",", 1)[1]) == decimals  # 1.656 -> "1.656,00" beside "1.504,09"
+    else:
+        assert "," not in text
+
+
+@given(
+    previous=st.floats(min_value=0.1, max_value=100, allow_nan=False),
+    current=st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_rates_compare_in_points_and_amounts_by_index(previous: float, current: float) -> None:
+    from ictstat.report import comparison_text
+
+    points = comparison_text("percent", None, current - previous)
+    assert points.endswith(" điểm %")
+    assert points.startswith("+") == (round(current - previous, 1) > 0)
+    assert not points.startswith("-0,0")
+    index = comparison_text("billion VND", 100 * current / previous, None)
+    assert "điểm" not in index and "," in index  # one decimal, Vietnamese mark

@@ -70,3 +70,22 @@ def test_the_demo_register_dates_every_file(demo_inbox: Path) -> None:
     files = {p.relative_to(demo_inbox).as_posix() for p in demo_inbox.rglob("*.xlsx")}
     assert set(frame["relative_path"]) == files
     assert frame["received_on"].min() >= "2019-01-01" and frame["received_on"].max() <= "2021-03-31"
+
+
+def test_the_messy_demo_records_when_each_file_was_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ictstat.cli import app
+
+    monkeypatch.setenv("ICTSTAT_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["demo-data", "--messy"])
+    assert result.exit_code == 0, result.output
+    frame = receipts.read(tmp_path / receipts.RECEIPTS)
+    files = {
+        p.relative_to(tmp_path / "inbox").as_posix() for p in (tmp_path / "inbox").rglob("*") if p.is_file()
+    }
+    assert set(frame["relative_path"]) == files  # every messy file, copies too, has its day
+    # the files were written today; the days they were sent are the demo's own (2019 to March 2021)
+    assert frame["received_on"].max() <= "2021-03-31"
