@@ -64,6 +64,9 @@ WITH gaps AS (
     JOIN core.owed_reports o ON o.form_code = f.form_code AND o.state <> 'received'
     JOIN ref.period_rollups r ON r.reported_period = o.reported_period
                              AND (r.is_last_part OR NOT f.last_month_only)
+    -- only figures that exist: years nobody has reported yet publish nothing to qualify
+    JOIN (SELECT DISTINCT indicator_code, period, province_code FROM core.fct_province_periods) pub
+      ON pub.indicator_code = f.indicator_code AND pub.period = r.period AND pub.province_code = o.province_code
     GROUP BY f.indicator_code, r.period, o.province_code, o.reporter_code, o.reporter_kind, o.district_code
 )
 SELECT indicator_code, period, province_code, reporter_code, reporter_kind, district_code, has_missing,
