@@ -51,7 +51,10 @@ def run_pipeline(
     settings.ensure_dirs()
     run = ledger.run_record(str(flow_run.id or ""), kind)
     run_id = run["run_id"]
+    run["as_of"] = run_date.isoformat()  # an earlier logical date must never republish (below)
     with writer_lock(settings.lock_path):
+        # "what did we know on date X" is a query of the published history, never a rebuild of the present
+        ledger.refuse_earlier_logical_date(settings.ledger_dir, run_date)
         for stale in clear_stale_builds(settings.build_dir):
             logger.warning("removed a build file left by an interrupted run: %s", stale.name)
         checkpoint("intake", settings.home)

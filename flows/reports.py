@@ -182,6 +182,33 @@ def _reporter_names() -> dict[str, str]:
     return {code: r.name_vi for (_, code), r in reference.reporters().items()}
 
 
+def incomplete_periods(warehouse: Path) -> list[tuple[str, str, int, str]]:
+    """Periods whose province figures are not complete: period, verdict, how many figures, what is missing."""
+    with published.connect(warehouse, copy_if_held=True) as con:  # an analyst's session must not stop it
+        rows = con.execute(
+            "SELECT period, completeness, count(*), "
+            "string_agg(DISTINCT coalesce(completeness_note_vi, '') || ' / ' || coalesce(completeness_note_en, ''), "
+            "' | ') FROM mart.province_indicators WHERE completeness = 'incomplete' GROUP BY period, completeness "
+            "ORDER BY period"
+        ).fetchall()
+    return [(str(p), str(c), int(n), str(notes)) for p, c, n, notes in rows]
+
+
+def completeness_markdown(warehouse: Path) -> list[str]:
+    """The run report's section on figures published short of a report (mart.province_indicators.completeness)."""
+    rows = incomplete_periods(warehouse)
+    if not rows:
+        return [
+            "",
+            "Mọi số liệu của các kỳ đã kết thúc đều đủ báo cáo. / Every figure of a closed period is complete.",
+        ]
+    lines = ["", "## (*) Số liệu thiếu báo cáo / Figures published short of a report", "",
+             "| kỳ / period | số liệu / figures | thiếu / missing |", "|---|---:|---|"]  # fmt: skip
+    lines += [f"| {period} | {n} | {_md(notes)} |" for period, _, n, notes in rows[:50]]
+    lines.append("Chỉ lấy số liệu đầy đủ / complete figures only: `WHERE completeness = 'complete'`")
+    return lines
+
+
 # Line breaks of any kind (a table row is one line) and control characters (they show as nothing or garbage).
 _LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f]")
@@ -198,7 +225,8 @@ def _md(text: object, limit: int = 300) -> str:
 
 
 def publish_run_artifacts(summary: RunSummary, batch: ParsedBatch) -> None:
-    create_markdown_artifact(key="ictstat-run-report", markdown=summary_markdown(summary, batch),
+    markdown = "\n".join([summary_markdown(summary, batch), *completeness_markdown(Path(summary.warehouse))])
+    create_markdown_artifact(key="ictstat-run-report", markdown=markdown,
                              description=state_message(summary))  # fmt: skip
     issues = batch.issues
     if not issues.empty:

@@ -28,6 +28,7 @@ from prefect.exceptions import MissingContextError
 
 from flows.reports import (
     RunSummary,
+    incomplete_periods,
     publish_run_artifacts,
     publish_tracking_artifact,
     publish_unchanged_artifacts,
@@ -36,7 +37,18 @@ from flows.reports import (
 from ictstat import export, published, reference
 from ictstat.messages import bilingual
 from ictstat.settings import Settings
-from tasks import build, feedback, intake, ledger, parsefile, publish, submissions, unchanged, validate
+from tasks import (
+    build,
+    feedback,
+    intake,
+    ledger,
+    parsefile,
+    publish,
+    receipts,
+    submissions,
+    unchanged,
+    validate,
+)
 from tasks.faults import checkpoint
 from tasks.intake import Sighting
 
@@ -391,6 +403,7 @@ def build_warehouse(
         "in_run_context": pd.DataFrame(
             [{"run_id": run["run_id"], "published_at": run["finished_at"], "as_of": run_date.isoformat()}]
         ),
+        "in_receipts": receipts.read(settings.home / receipts.RECEIPTS),
     }
     if settings.reporting_calendar is not None:
         inputs["in_ref_reporting_calendar"] = pd.read_csv(
@@ -476,7 +489,12 @@ def refresh_appendix_workbook(settings: Settings, run_date: date) -> Path | None
 
 @task(name="run report", cache_policy=NONE)
 def report(summary: RunSummary, batch: submissions.ParsedBatch, settings: Settings, run_date: date) -> None:
-    """The run's summary, its issues and who has not reported, as artifacts on the flow run's page."""
+    """The run's summary, its issues and who has not reported, as artifacts on the flow run's page; a
+    WARNING for each closed period whose figures lack a report."""
+    logger = get_run_logger()
+    for period, _, figures, notes in incomplete_periods(settings.warehouse_path):
+        logger.warning("kỳ %s: %d số liệu thiếu báo cáo / period %s: %d figures incomplete: %s",
+                       period, figures, period, figures, notes)  # fmt: skip
     publish_run_artifacts(summary, batch)
     publish_tracking_artifact(settings.warehouse_path, run_date)
 

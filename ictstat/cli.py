@@ -95,9 +95,10 @@ def demo_data(
     """Write the demo inbox: 2019-2020 reports of every reporter, reproducing the 2020 report."""
     import tempfile
 
-    from ictstat.demo import CORRECTED_FILE, WRITERS, write_correction, write_demo_inbox
+    from ictstat.demo import CORRECTED_FILE, WRITERS, sent_days, write_correction, write_demo_inbox
     from ictstat.demo.messy import rewrite_inbox
     from ictstat.settings import load_settings
+    from tasks import receipts
 
     settings = load_settings()
     if correction:
@@ -112,14 +113,17 @@ def demo_data(
     if _has_files(settings.inbox) and not force:
         refuse(f"{settings.inbox} đã có tệp; thêm --force để vẫn ghi dữ liệu mẫu.",
                f"{settings.inbox} already holds files; use --force to write the demo anyway.")  # fmt: skip
+    register = settings.home / receipts.RECEIPTS  # the days the demo's files were sent (not their mtimes)
     with _steps_progress(len(WRITERS) + messy) as step:
         if messy:
             with tempfile.TemporaryDirectory() as clean:
-                write_demo_inbox(Path(clean), seed, on_written=step)
-                written = rewrite_inbox(Path(clean), settings.inbox, seed=seed)
+                days = sent_days(write_demo_inbox(Path(clean), seed, on_written=step))
+                sources: dict[Path, Path] = {}
+                written = rewrite_inbox(Path(clean), settings.inbox, seed=seed, sources=sources)
+                receipts.write(register, settings.inbox, {w: days[sources[w]] for w in written})
                 step("messy", len(written))
         else:
-            written = write_demo_inbox(settings.inbox, seed, on_written=step)
+            written = write_demo_inbox(settings.inbox, seed, receipts_path=register, on_written=step)
     console.print(bilingual(f"Đã ghi {len(written)} tệp mẫu vào {settings.inbox}",
                             f"Wrote {len(written)} demo files under {settings.inbox}"))  # fmt: skip
 
@@ -132,9 +136,16 @@ def run(
 ) -> None:
     """Run the nightly flow once: intake, parse, validate, build and publish the warehouse."""
     from ictstat.settings import load_settings
+    from tasks import ledger
 
     run_date = _logical_date(as_of)
     settings = load_settings()
+    if as_of is not None:
+        try:  # refused before anything starts: nothing is taken in, built or published
+            ledger.refuse_earlier_logical_date(settings.ledger_dir, run_date)
+        except ledger.EarlierThanPublished as exc:
+            console.print(Text(str(exc), style="red"), soft_wrap=True)
+            raise typer.Exit(2) from None
     if _nothing_new(settings, run_date):
         return
     from flows.nightly import nightly
@@ -272,12 +283,17 @@ def appendix(
 @app.command()
 def demo() -> None:
     """The whole job on the demo data: write the demo inbox if it is empty, run, print Phụ lục 4."""
+    from ictstat.demo import DEMO_LOGICAL_DATE
     from ictstat.settings import load_settings
+    from tasks import ledger
 
     settings = load_settings()
     if not _has_files(settings.inbox):
         demo_data(force=False, seed=2020, messy=False)
-    run(as_of=None)
+    # the demo's own logical date, so its statuses are the same on any day; a later publication stays
+    last = ledger.last_logical_date(settings.ledger_dir)
+    if last is None or last <= DEMO_LOGICAL_DATE:
+        run(as_of=DEMO_LOGICAL_DATE.isoformat())
     appendix(year=2020, code="PL4", from_copy=False)
     console.print("The other appendices: [bold]ictstat appendix --appendix all[/] (PL2 to PL6).")
     path = settings.warehouse_path
@@ -305,7 +321,7 @@ def templates(
 
     settings = load_settings()
     folder = out or settings.home / "templates"
-    day = date.fromisoformat(as_of) if as_of else reference.last_valid_day(settings.province_code)
+    day = _usage_date(as_of) if as_of else reference.last_valid_day(settings.province_code)
     districts = reference.districts(settings.province_code, day)
     to = reference.addressee(settings.province_code, day)  # Sở KH&CN from 2025-03-01
     for t in latest_templates():
@@ -436,6 +452,19 @@ def verify_archive(
         )
         raise typer.Exit(1)
     console.print("Every archived file matches its sha256.")
+
+
+def _usage_date(text: str) -> date:
+    """A YYYY-MM-DD option, or one bilingual usage line and exit status 2 (never a traceback)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        console.print(
+            f"[red]Ngày không hợp lệ: '{escape(text)}' (cần dạng YYYY-MM-DD, ví dụ 2021-03-31) / "
+            f"Invalid date: '{escape(text)}' (expected YYYY-MM-DD, e.g. 2021-03-31)[/]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
 
 
 # --- what a run says, and the progress of long steps -------------------------------------------------------

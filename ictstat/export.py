@@ -19,7 +19,16 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ictstat import export_charts, printing, xlsx
-from ictstat.report import shown, vn_number
+from ictstat.report import (
+    MARK,
+    STATUS_VI,
+    UNIT_VI,
+    comparison_header,
+    comparison_note,
+    comparison_text,
+    shown,
+    vn_number,
+)
 
 # The appendices in the report's order, with the sheet names a clerk looks for (at most 31 characters).
 APPENDIX_SHEETS = {
@@ -38,7 +47,8 @@ QUALIFIER_WORDS = {"more_than": "hơn", "about": "khoảng", "less_than": "dư�
 
 _APPENDIX_LINES_SQL = """
 SELECT appendix, appendix_title_vi, line_no, label_vi, indicator_code, unit_vi,
-       previous_year_value, value, yoy_change_pct, qualifier
+       previous_year_value, value, yoy_change_pct, qualifier,
+       unit, coalesce(decimals, 0), yoy_index, yoy_change_pp, completeness, completeness_note_vi
 FROM mart.appendix_lines WHERE report_year = ? ORDER BY appendix, line_order
 """
 # Mismatches first: they are what the reader of this sheet is looking for.
@@ -49,7 +59,7 @@ ORDER BY CASE status WHEN 'mismatch' THEN 0 WHEN 'no_data' THEN 1 ELSE 2 END, ru
 """
 _TARGETS_SQL = """
 SELECT target_code, target_year, comparator, target_value, unit, description_vi, indicator_code,
-       actual_year, actual_value, gap, status, measurement_note
+       actual_year, actual_value, gap, status, coalesce(measurement_note_vi, measurement_note)
 FROM mart.target_tracking ORDER BY target_year, target_code
 """
 _MART_OBJECTS_SQL = """
@@ -110,32 +120,59 @@ def write_appendix_sheet(ws: Worksheet, lines: list[tuple], year: int) -> None:
     xlsx.write_title(
         ws,
         f"{title} năm {year}",
-        f"(Đơn vị tính ghi theo từng chỉ tiêu; so sánh (%) là năm {year} so với năm {year - 1}. "
-        f"Số liệu tổng hợp từ các báo cáo của doanh nghiệp và đơn vị trong kho dữ liệu.)",
+        f"(Đơn vị tính ghi theo từng chỉ tiêu. {comparison_note(year)} "
+        f"Số liệu tổng hợp từ các báo cáo của doanh nghiệp và đơn vị trong kho dữ liệu; "
+        f"{MARK}: số liệu thiếu báo cáo hoặc tạm tính, xem cột Ghi chú.)",
         width=7,
     )
-    header = ["STT", "Chỉ tiêu", "Đơn vị tính", f"Năm {year - 1}", f"Năm {year}", "So sánh (%)", "Ghi chú"]
-    xlsx.write_header(ws, HEADER_ROW, header, widths=[6, 44, 12, 12, 12, 10, 12])
+    header = [
+        "STT", "Chỉ tiêu", "Đơn vị tính", f"Năm {year - 1}", f"Năm {year}", comparison_header(year), "Ghi chú",
+    ]  # fmt: skip
+    xlsx.write_header(ws, HEADER_ROW, header, widths=[6, 44, 12, 12, 12, 11, 16])
     if not lines:
         xlsx.write_text(ws, HEADER_ROW + 1, 2, f"Không có số liệu năm {year}").font = xlsx.NOTE
     last = HEADER_ROW + 1
-    for last, (_, _, line_no, label, indicator, unit, previous, value, change, qualifier) in enumerate(
-        lines, start=HEADER_ROW + 1
-    ):
+    for last, line in enumerate(lines, start=HEADER_ROW + 1):
+        (_, _, line_no, label, indicator, unit_vi, previous, value, _, qualifier,
+         unit, decimals, index, change_pp, completeness, completeness_note) = line  # fmt: skip
         if indicator is None:  # a section heading (I, II, ...): bold, no figures
             xlsx.write_record(ws, last, [line_no, label, None, None, None, None, None], bold=True)
             continue
-        word = QUALIFIER_WORDS.get(qualifier or "")
-        note = f"{word} {vn_number(value)}" if word and value is not None else None
-        # each figure with the decimals the report prints it with (221,19 beside 226,5), fixed in the cell
+        # an index is a number; a rate's change in points is words ("+32,8 điểm %"); nothing non-finite shows
+        comparison = (
+            shown(index)
+            if unit != "percent"
+            else (comparison_text(unit, index, change_pp) if shown(change_pp) is not None else None)
+        )
+        figure_format = decimals_format(decimals)
         xlsx.write_record(
             ws,
             last,
-            [line_no, label, unit, shown(previous), shown(value), shown(change), note],
-            formats=[None, None, None, None, None, xlsx.PERCENT_CHANGE, None],
-        )
+            [line_no, label, unit_vi, shown(previous), shown(value), comparison,
+             appendix_note(qualifier, value, decimals, completeness, completeness_note)],
+            formats=[None, None, None, figure_format, figure_format, xlsx.PERCENT_CHANGE, None],
+        )  # fmt: skip
         xlsx.cell_at(ws, last, 1).alignment = xlsx.CENTER
     printing.write_signatures(ws, last + 2, (1, 3), (4, 7))
+
+
+def decimals_format(decimals: int) -> str:
+    """The number format of an indicator's fixed decimals, the same in both year columns."""
+    return xlsx.INTEGER if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def appendix_note(
+    qualifier: str | None, value: float | None, decimals: int, completeness: str | None, note: str | None
+) -> str | None:
+    """The "Ghi chú" cell: how the report words an approximate figure, and what a figure that is not
+    complete lacks ("(*) thiếu báo cáo tháng 12/2020 của Viettel Bình Phước")."""
+    parts = []
+    word = QUALIFIER_WORDS.get(qualifier or "")
+    if word and value is not None:
+        parts.append(f"{word} {vn_number(value, decimals, fixed=True)}")
+    if completeness in ("incomplete", "provisional"):
+        parts.append(f"{MARK} {note or STATUS_VI[completeness]}")
+    return "; ".join(parts) or None
 
 
 def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) -> None:
@@ -143,7 +180,7 @@ def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) ->
     xlsx.write_title(
         ws,
         f"Đối chiếu số liệu năm {year}",
-        "Kết quả: holds (khớp), mismatch (lệch), no_data (thiếu số liệu). Chênh lệch = vế trái - vế phải; "
+        "Kết quả: khớp, lệch, thiếu số liệu. Chênh lệch = vế trái - vế phải; "
         "số liệu lệch vẫn được công bố như đã báo cáo.",
         width=8,
     )
@@ -153,8 +190,10 @@ def write_reconciliation_sheet(ws: Worksheet, checks: list[tuple], year: int) ->
     for row, check in enumerate(checks, start=HEADER_ROW + 1):
         sides = xlsx.row_format(check[3:5])  # both sides of a rule with the same decimals
         formats = [None, None, None, sides, sides, xlsx.SMALL_DIFFERENCE, None, None]
-        cells = xlsx.write_record(ws, row, list(check), formats=formats)
-        _shade_status(cells[2])
+        status = check[2]
+        values = [*check[:2], STATUS_VI.get(status, status), *check[3:]]
+        cells = xlsx.write_record(ws, row, values, formats=formats)
+        _shade_status(cells[2], status)
 
 
 def write_targets_sheet(ws: Worksheet, targets: list[tuple]) -> None:
@@ -162,8 +201,8 @@ def write_targets_sheet(ws: Worksheet, targets: list[tuple]) -> None:
     xlsx.write_title(
         ws,
         "Theo dõi thực hiện chỉ tiêu kế hoạch 2021-2025",
-        "Trạng thái: met (đạt), on track (đúng tiến độ), off track (chậm), no data (chưa có chỉ tiêu đo "
-        "hoặc chưa có số liệu). Chênh lệch = thực tế - mục tiêu.",
+        "Trạng thái: đạt, đúng tiến độ, chậm tiến độ, chưa có số liệu (chưa có chỉ tiêu đo hoặc chưa có số "
+        "liệu). Chênh lệch = thực tế - mục tiêu.",
         width=12,
     )
     header = [
@@ -175,12 +214,16 @@ def write_targets_sheet(ws: Worksheet, targets: list[tuple]) -> None:
     for row, target in enumerate(targets, start=HEADER_ROW + 1):
         figures = xlsx.row_format([target[3], target[8], target[9]])  # target, actual and gap alike
         formats = [None, xlsx.YEAR, None, figures, None, None, None, xlsx.YEAR, figures, figures, None, None]
-        cells = xlsx.write_record(ws, row, list(target), formats=formats)
-        _shade_status(cells[10])
+        values = list(target)
+        status, unit = values[10], values[4]
+        values[10] = STATUS_VI.get(status, status)
+        values[4] = UNIT_VI.get(unit, unit)
+        cells = xlsx.write_record(ws, row, values, formats=formats)
+        _shade_status(cells[10], status)
 
 
-def _shade_status(cell: Cell) -> None:
-    fill = xlsx.STATUS_FILLS.get(str(cell.value))
+def _shade_status(cell: Cell, status: str) -> None:
+    fill = xlsx.STATUS_FILLS.get(status)
     if fill is not None:
         cell.fill = fill
 

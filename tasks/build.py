@@ -22,7 +22,7 @@ import warehouse
 from ictstat import reference
 from ictstat.periods import Period, rollups, year_in_range
 from schemas.marts import MART_SCHEMAS
-from tasks import rules
+from tasks import receipts, rules
 
 log = logging.getLogger(__name__)
 BUILD_MEMORY_MB = 1024  # DuckDB's buffer for the build (it spills to disk beyond it)
@@ -162,6 +162,8 @@ def build_warehouse(
         periods, period_rollups = period_tables(years)
         con.register("in_ref_periods", periods)
         con.register("in_ref_period_rollups", period_rollups)
+        con.register("in_indicator_forms", indicator_forms_frame(inputs))
+        con.register("in_receipts", receipts.empty())  # the run's register, if any, replaces it
         for name, df in inputs.items():
             if isinstance(df, Path):  # a Parquet file (the run's values, streamed there): read, not loaded
                 con.register(name, con.read_parquet(str(df)))  # a temporary view, never in the warehouse
@@ -280,6 +282,16 @@ def check_mart_values(con: duckdb.DuckDBPyConnection) -> None:
     finally:
         con.unregister("bad_figures")
     raise MartCheckError(findings, behind)
+
+
+def indicator_forms_frame(inputs: Mapping[str, pd.DataFrame | Path]) -> pd.DataFrame:
+    """The forms feeding each indicator (``ref.indicator_forms``), on the run's reporting calendar."""
+    calendar = inputs.get("in_ref_reporting_calendar")
+    frame = calendar if isinstance(calendar, pd.DataFrame) else reference.frame("reporting_calendar")
+    rows = rules.indicator_forms(
+        reference.indicators(), reference.rows("derived_indicators"), frame.astype(str).to_dict("records")
+    )
+    return pd.DataFrame(rows, columns=["indicator_code", "form_code", "last_month_only"])
 
 
 def check_marts(con: duckdb.DuckDBPyConnection) -> None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,3 +188,35 @@ def quarantined(ledger_dir: Path, fingerprint: str) -> dict[str, dict[str, Any]]
         elif d.get("action") == "quarantine" and d.get("fingerprint") in (None, "", fingerprint):
             held[sha] = d
     return held
+
+
+class EarlierThanPublished(ValueError):
+    """A run whose logical date is earlier than the last publication's: it would rewrite the present
+    (files of later periods refused, figures gone, phantom restatements in the ledger)."""
+
+
+def last_logical_date(ledger_dir: Path) -> date | None:
+    """The logical date of the last publication (``as_of`` of its run line; older lines say it in ``note``)."""
+    for run in reversed(previous_runs(ledger_dir)):
+        if run.get("status") != "published":
+            continue
+        text = run.get("as_of") or ""
+        if not text:
+            found = re.search(r"as of (\d{4}-\d{2}-\d{2})", run.get("note") or "")
+            text = found.group(1) if found else ""
+        return date.fromisoformat(text) if text else None
+    return None
+
+
+def refuse_earlier_logical_date(ledger_dir: Path, run_date: date) -> None:
+    """Raise :class:`EarlierThanPublished` when ``run_date`` is earlier than the last publication's."""
+    last = last_logical_date(ledger_dir)
+    if last is None or run_date >= last:
+        return
+    query = f"SELECT * FROM mart.province_indicators_as_of(TIMESTAMPTZ '{run_date.isoformat()} 23:59:59+07')"
+    raise EarlierThanPublished(
+        f"Ngày dữ liệu {run_date.isoformat()} sớm hơn ngày dữ liệu của lần công bố gần nhất "
+        f"({last.isoformat()}); kho dữ liệu đã công bố không bị ghi đè. Số liệu đã công bố tại một ngày: "
+        f"{query} / The logical date {run_date.isoformat()} is earlier than the last publication's "
+        f"({last.isoformat()}); the published warehouse is not rewritten. Figures as published on a date: {query}"
+    )

@@ -32,8 +32,11 @@ class Expression:
     context: tuple[str, ...]  # context values it reads
 
 
-def compile_expression(text: str, known_codes: Iterable[str], where: str) -> Expression:
-    """Check an expression token by token and turn indicator codes into column references."""
+def compile_expression(
+    text: str, known_codes: Iterable[str], where: str, reads_indicator: bool = True
+) -> Expression:
+    """Check an expression token by token and turn indicator codes into column references; with
+    ``reads_indicator`` false it may read context values only (a rule's side such as ``communes_total``)."""
     known = set(known_codes)
     out: list[str] = []
     codes: list[str] = []
@@ -63,7 +66,7 @@ def compile_expression(text: str, known_codes: Iterable[str], where: str) -> Exp
             raise RuleError(
                 f"{where}: '{tok}' is neither an indicator code, a context value nor an allowed function"
             )
-    if not codes:
+    if not codes and (reads_indicator or not context):
         raise RuleError(f"{where}: '{text}' reads no indicator")
     return Expression("".join(out), tuple(codes), tuple(context))
 
@@ -170,8 +173,9 @@ def reconciliation_sql(rules: Iterable[Mapping[str, str]], known_codes: Iterable
     selects = []
     for r in rules:
         where = f"reconciliation rule {r['rule_id']}"
+        # one side may be the reference register alone (communes_total): a source independent of the forms
         lhs = compile_expression(r["lhs"], known, where)
-        rhs = compile_expression(r["rhs"], known, where)
+        rhs = compile_expression(r["rhs"], known, where, reads_indicator=False)
         op = r["operator"]
         if op not in ("=", "<=", ">=", "~="):
             raise RuleError(f"{where}: operator '{op}' is not one of =, <=, >=, ~=")
@@ -202,3 +206,41 @@ FROM (
         )
     body = "\nUNION ALL\n".join(selects)
     return f"CREATE TABLE mart.reconciliation AS\n{body}\nORDER BY rule_id, period;"
+
+
+def indicator_forms(
+    catalog: Mapping[str, Mapping[str, str]],
+    derived: Iterable[Mapping[str, str]],
+    calendar: Iterable[Mapping[str, str]],
+) -> list[dict[str, object]]:
+    """Which forms feed each indicator (a derived one: the forms of what it reads; a count of reporters: the
+    forms its reporters owe), and whether only the period's last month counts (stocks, and what is derived
+    from stocks only). The completeness of a published figure is judged on these forms (50_mart.sql)."""
+    rules = {r["indicator_code"]: r for r in derived}
+    kind_forms: dict[str, set[str]] = {}
+    for c in calendar:
+        kind_forms.setdefault(c["reporter_kind"], set()).add(c["form_code"])
+    memo: dict[str, tuple[frozenset[str], bool]] = {}
+
+    def feeds(code: str, seen: frozenset[str]) -> tuple[frozenset[str], bool]:
+        if code in memo:
+            return memo[code]
+        row = catalog.get(code, {})
+        rule = rules.get(code)
+        if rule is None or code in seen:  # a reported indicator (or a cycle the rule checks refuse anyway)
+            forms = frozenset(f.strip() for f in (row.get("source_form") or "").split(",") if f.strip())
+            result = (forms, row.get("aggregation") == "stock")
+        elif rule["method"] == "count_reporters":
+            result = (frozenset(kind_forms.get(rule["expression"].strip(), set())), False)
+        else:
+            expr = compile_expression(rule["expression"], catalog.keys(), f"derived {code}")
+            parts = [feeds(c, seen | {code}) for c in expr.codes]
+            result = (frozenset().union(*(p[0] for p in parts)), all(p[1] for p in parts))
+        memo[code] = result
+        return result
+
+    return [
+        {"indicator_code": code, "form_code": form, "last_month_only": feeds(code, frozenset())[1]}
+        for code in sorted(catalog)
+        for form in sorted(feeds(code, frozenset())[0])
+    ]

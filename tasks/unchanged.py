@@ -49,6 +49,9 @@ def inputs_key(
         h.update(_files_digest(Path(overlay)).encode())
     if settings.reporting_calendar is not None:
         h.update(Path(settings.reporting_calendar).read_bytes())
+    register = settings.home / "receipts.csv"  # tasks/receipts.py: the operator's receipt days
+    if register.exists():
+        h.update(register.read_bytes())
     settings_part = (
         settings.province_code, settings.storage_version, settings.max_unpacked_bytes, settings.max_rows_per_sheet,
         settings.max_cells_per_sheet, settings.max_cells_per_workbook, settings.max_sheets, settings.max_string_length,

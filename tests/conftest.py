@@ -18,7 +18,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows import steps
 from ictstat.demo import write_demo_inbox
 from ictstat.settings import Settings, load_settings
-from tasks import build, intake, ledger
+from tasks import build, intake, ledger, receipts
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 AS_OF = date(2026, 1, 1)
@@ -36,7 +36,7 @@ def report_figures() -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="session")
 def demo_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inbox = tmp_path_factory.mktemp("demo") / "inbox"
-    write_demo_inbox(inbox)
+    write_demo_inbox(inbox, receipts_path=inbox.parent / receipts.RECEIPTS)  # the demo's receipt days
     return inbox
 
 
@@ -45,6 +45,9 @@ def make_home(root: Path, inbox: Path | None = None) -> Settings:
     settings.ensure_dirs()
     if inbox is not None:
         shutil.copytree(inbox, settings.inbox, dirs_exist_ok=True)
+        register = inbox.parent / receipts.RECEIPTS  # a copy of the demo home keeps its receipt register
+        if register.exists():
+            shutil.copy(register, settings.home / receipts.RECEIPTS)
     return settings
 
 
@@ -83,6 +86,7 @@ def build_home(
         "in_run_context": pd.DataFrame(
             [{"run_id": run_id, "published_at": published_at or _now(), "as_of": as_of.isoformat()}]
         ),
+        "in_receipts": receipts.read(settings.home / receipts.RECEIPTS),
     }
     build.build_warehouse(path, inputs, range(min(years) - 1, max(years) + 2), settings.storage_version)
     values_path.unlink()  # as the flow does once the build is done

@@ -47,9 +47,18 @@ def test_each_appendix_has_its_title_notes_and_header(workbook):
     ws = workbook["PL4 Viễn thông"]
     assert ws["A1"].value == "Phụ lục 4: Số liệu hoạt động lĩnh vực viễn thông năm 2020"
     assert ws["A1"].font.bold
-    assert "năm 2020 so với năm 2019" in ws["A2"].value
-    header = [c.value for c in ws[HEADER_ROW]][:6]
-    assert header == ["STT", "Chỉ tiêu", "Đơn vị tính", "Năm 2019", "Năm 2020", "So sánh (%)"]
+    assert "So sánh 2020/2019 (%) = năm 2020 / năm 2019 × 100" in ws["A2"].value
+    assert "điểm phần trăm" in ws["A2"].value
+    header = [c.value for c in ws[HEADER_ROW]][:7]
+    assert header == [
+        "STT",
+        "Chỉ tiêu",
+        "Đơn vị tính",
+        "Năm 2019",
+        "Năm 2020",
+        "So sánh 2020/2019 (%)",
+        "Ghi chú",
+    ]
     assert all(c.font.bold and c.border.top.style == "thin" for c in ws[HEADER_ROW])
     assert workbook["PL2 Báo chí"]["A1"].value == "Phụ lục 2: Số liệu lĩnh vực báo chí, truyền thông năm 2020"
 
@@ -63,20 +72,33 @@ def test_telecom_figures_are_numbers_with_separator_formats(workbook):
     assert ws.cell(mobile, 5).data_type == "n"
     assert ws.cell(mobile, 5).number_format == "#,##0"
     assert ws.cell(mobile, 4).value == 1203745
-    assert ws.cell(mobile, 6).value == pytest.approx(7.5)
+    assert ws.cell(mobile, 6).value == pytest.approx(107.5, abs=0.05)  # the index, not the growth rate
     assert ws.cell(mobile, 6).number_format == "#,##0.0"
+    fixed = ws.cell(row_of(ws, "- Thuê bao điện thoại cố định"), 6).value
+    assert fixed == pytest.approx(81.0, abs=0.05)  # 16.921 -> 13.706
 
     revenue = row_of(ws, "Doanh thu dịch vụ viễn thông")
     assert ws.cell(revenue, 5).value == 1656
     assert ws.cell(revenue, 4).value == pytest.approx(1504.087)
     assert ws.cell(revenue, 4).number_format == "#,##0.00"  # shown as 1.504,09, as the report prints it
+    assert ws.cell(revenue, 5).number_format == "#,##0.00"  # and 1.656,00: one indicator, one format
+    assert ws.cell(revenue, 7).value is None  # complete: no note
+
+
+def test_rates_compare_in_percentage_points(workbook):
+    ws = workbook["PL5 CNTT"]
+    dvc = row_of(ws, "- Tỷ lệ DVC trực tuyến mức 3, mức 4 (theo báo cáo)")
+    assert (ws.cell(dvc, 4).value, ws.cell(dvc, 5).value) == (pytest.approx(53.5), pytest.approx(86.3))
+    assert ws.cell(dvc, 6).value == "+32,8 điểm %"
+    assert ws.cell(dvc, 4).number_format == ws.cell(dvc, 5).number_format == "#,##0.0"
 
 
 def test_postal_revenue_keeps_its_decimal(workbook):
     ws = workbook["PL3 Bưu chính"]
     revenue = row_of(ws, "Doanh thu dịch vụ bưu chính")
     assert ws.cell(revenue, 5).value == pytest.approx(226.5)
-    assert ws.cell(revenue, 5).number_format == "#,##0.0"
+    assert ws.cell(revenue, 5).number_format == "#,##0.00"  # 226,50 beside 221,19
+    assert ws.cell(revenue, 4).number_format == "#,##0.00"
     assert ws.cell(revenue, 3).value == "Tỷ đồng"
 
 
@@ -157,12 +179,17 @@ def test_reconciliation_sheet_shows_the_online_service_rate_mismatch(workbook, d
     expected = demo_db.execute("SELECT count(*) FROM mart.reconciliation WHERE period = '2020'").fetchone()
     assert len(rules) == expected[0]
     dvc = row_of(ws, "REC_DVC_RATE", column=1)
-    assert dvc == HEADER_ROW + 1  # mismatches come first
-    assert ws.cell(dvc, 3).value == "mismatch"
+    statuses = [ws.cell(r, 3).value for r in range(HEADER_ROW + 1, ws.max_row + 1)]
+    assert statuses == sorted(statuses, key=lambda s: s != "lệch")  # mismatches come first
+    # the report's own contradictions: the department's 6.195 receivers against the districts' 6.589
+    receivers = row_of(ws, "REC_SAT_RECEIVERS_SOURCES", column=1)
+    assert [ws.cell(receivers, c).value for c in (3, 4, 5, 6)] == ["lệch", 6195, 6589, -394]
+    assert ws.cell(dvc, 3).value == "lệch"
     assert ws.cell(dvc, 4).value == pytest.approx(86.3)
     assert ws.cell(dvc, 5).value == pytest.approx(83.75, abs=0.01)
     assert ws.cell(dvc, 3).fill.fgColor.rgb.endswith("F8CBAD")
-    assert ws.cell(row_of(ws, "REC_PHONE_TOTAL", column=1), 3).value == "holds"
+    statuses = {ws.cell(r, 3).value for r in range(HEADER_ROW + 1, ws.max_row + 1)}
+    assert statuses <= {"khớp", "lệch", "thiếu số liệu"}
 
 
 def test_target_sheet_tracks_the_23_plan_targets(workbook):
@@ -173,7 +200,12 @@ def test_target_sheet_tracks_the_23_plan_targets(workbook):
     assert ws.cell(dvc, 2).value == 2025
     assert ws.cell(dvc, 2).number_format == "0"  # a year, not 2.025
     assert ws.cell(dvc, 9).value == pytest.approx(86.3)
-    assert ws.cell(dvc, 11).value == "on track"
+    assert ws.cell(dvc, 11).value == "số liệu chưa khớp"  # 86,3 % fails REC_DVC_RATE
+    assert ws.cell(dvc, 5).value == "%"
+    note = ws.cell(row_of(ws, "T21_5G_SITES", column=1), 12).value
+    assert note == "chưa có chỉ tiêu đếm trạm 5G; TEL_BTS_SITES đếm mọi trạm"
+    statuses = {ws.cell(r, 11).value for r in range(HEADER_ROW + 1, ws.max_row + 1)}
+    assert not statuses & {"met", "on track", "off track", "no data"}
 
 
 def test_a_year_without_figures_is_refused_in_both_languages(demo_warehouse, tmp_path):
@@ -208,7 +240,7 @@ def test_injected_labels_never_become_formulas(demo_warehouse, tmp_path):
         )
         con.execute("UPDATE mart.reconciliation SET description_vi = '@cmd|x' WHERE rule_id = 'REC_DVC_RATE'")
         con.execute(
-            "UPDATE mart.target_tracking SET measurement_note = '+1+2' WHERE target_code = 'T21_5G_SITES'"
+            "UPDATE mart.target_tracking SET measurement_note_vi = '+1+2' WHERE target_code = 'T21_5G_SITES'"
         )
     path = export_appendix_workbook(warehouse, 2020, tmp_path / "out")
 
@@ -223,7 +255,8 @@ def test_injected_labels_never_become_formulas(demo_warehouse, tmp_path):
     internet = row_of(pl4, "Thuê bao Internet")
     assert pl4.cell(internet, 5).value == 849691  # still a number
     assert pl4.cell(internet, 7).value == "hơn 849.691"
-    assert wb["Đối chiếu"].cell(HEADER_ROW + 1, 8).value == "@cmd|x"
+    checks = wb["Đối chiếu"]
+    assert checks.cell(row_of(checks, "REC_DVC_RATE", column=1), 8).value == "@cmd|x"
     targets = wb["Theo dõi kế hoạch"]
     assert targets.cell(row_of(targets, "T21_5G_SITES", column=1), 12).quotePrefix
 

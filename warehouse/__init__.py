@@ -25,6 +25,7 @@ STEPS = [
     "45_province.sql",
     "derived_counts",
     "derived_formulas",
+    "47_completeness.sql",
     "50_mart.sql",
     "reconciliation",
     "60_targets.sql",

@@ -7,18 +7,28 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 from ictstat.demo import department, district, postal, telecom
+from tasks import receipts
 
 DEFAULT_SEED = 2020
 WRITERS = (telecom, postal, district, department)
 
 
+# The demo's own logical date: every 2020 report is due by then, so its statuses are the same on any day.
+DEMO_LOGICAL_DATE = date(2021, 3, 31)
+
+
 def write_demo_inbox(
-    inbox: Path, seed: int = DEFAULT_SEED, on_written: Callable[[str, int], None] | None = None
+    inbox: Path,
+    seed: int = DEFAULT_SEED,
+    receipts_path: Path | None = None,
+    on_written: Callable[[str, int], None] | None = None,
 ) -> list[Path]:
-    """Write every demo file under ``inbox`` (same seed, same bytes); return the paths written.
+    """Write every demo file under ``inbox`` (same seed, same bytes); return the paths written. With
+    ``receipts_path``, also the receipt register of the days the files were sent (tasks/receipts.py);
     ``on_written`` hears of each kind of reporter done (its module's name and how many files), for a progress
     bar."""
     written: list[Path] = []
@@ -27,7 +37,14 @@ def write_demo_inbox(
         written.extend(files)
         if on_written is not None:
             on_written(module.__name__.rsplit(".", 1)[-1], len(files))
+    if receipts_path is not None:
+        receipts.write(receipts_path, inbox, sent_days(written))
     return written
+
+
+def sent_days(files: list[Path]) -> dict[Path, date]:
+    """The day each demo file was sent: its writer dates it (the stamp the clerk's save would carry)."""
+    return {f: datetime.fromtimestamp(f.stat().st_mtime).date() for f in files}
 
 
 CORRECTION_NAME = "vnpt_12_2020_dinh_chinh.xlsx"

@@ -158,9 +158,12 @@ def messy_copy(source: Path, target_dir: Path, rng: random.Random, name: str) ->
     return path
 
 
-def rewrite_inbox(clean: Path, messy: Path, seed: int = 7, share: float = 1.0) -> list[Path]:
+def rewrite_inbox(
+    clean: Path, messy: Path, seed: int = 7, share: float = 1.0, sources: dict[Path, Path] | None = None
+) -> list[Path]:
     """Rewrite ``share`` of a clean inbox's files messily into ``messy`` (the rest copied as they are), under
-    names that mean nothing ("bao cao (3).xlsx"), in other folders, with a byte-identical copy here and there."""
+    names that mean nothing ("bao cao (3).xlsx"), in other folders, with a byte-identical copy here and there;
+    ``sources`` (when given) is filled with each file written and the clean file it came from."""
     rng = random.Random(seed)
     written: list[Path] = []
     for i, path in enumerate(sorted(clean.rglob("*.xlsx"))):
@@ -174,4 +177,6 @@ def rewrite_inbox(clean: Path, messy: Path, seed: int = 7, share: float = 1.0) -
             written.append(
                 Path(shutil.copy(written[-1], written[-1].with_name("Copy of " + written[-1].name)))
             )
+        if sources is not None:
+            sources.update({w: path for w in written if w not in sources})
     return written

@@ -31,7 +31,9 @@ SELECT indicator_code, domain, name_vi, name_en, unit, unit_vi, aggregation, sou
        report_section, derivation,
        -- the plausible range in the indicator's unit: a cell outside it rejects its file, a mart figure outside it
        -- refuses the build (tasks/build.py check_marts)
-       TRY_CAST(min_value AS DOUBLE) AS min_value, TRY_CAST(max_value AS DOUBLE) AS max_value
+       TRY_CAST(min_value AS DOUBLE) AS min_value, TRY_CAST(max_value AS DOUBLE) AS max_value,
+       -- decimals every printed column shows for this indicator (the appendix CLI and workbook)
+       CAST(decimals AS INTEGER) AS decimals
 FROM in_ref_indicators;
 
 CREATE TABLE ref.unit_conversions AS
@@ -99,5 +101,5 @@ FROM in_ref_reporting_calendar;
 CREATE TABLE ref.plan_targets AS
 SELECT code AS target_code, CAST(target_year AS INTEGER) AS target_year, comparator,
        CAST(value AS DOUBLE) AS target_value, unit, description_vi, description_en, related_indicator, measured_by,
-       measure, CAST(baseline_year AS INTEGER) AS baseline_year, measurement_note
+       measure, CAST(baseline_year AS INTEGER) AS baseline_year, measurement_note, measurement_note_vi
 FROM in_ref_plan_targets;

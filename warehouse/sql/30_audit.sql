@@ -17,10 +17,10 @@ WITH ranked AS (
                ORDER BY s.seq DESC) AS newest_id
     FROM staging.stg_submissions s
 )
-SELECT submission_id, sha256, original_name, relative_path, size_bytes, received_at, file_modified_at,
-       -- when the reporter sent it, as far as the file shows: the day it was saved, if that is earlier than
-       -- the day it reached the inbox (files loaded from an old mailbox keep their dates)
-       least(received_at, coalesce(file_modified_at, received_at)) AS submitted_at, archive_path,
+SELECT submission_id, sha256, original_name, r.relative_path, size_bytes, received_at, file_modified_at,
+       -- when it reached the department: the day an operator recorded in the receipt register (at noon,
+       -- Vietnam time), else intake's first sighting; never the file's modification time (tasks/receipts.py)
+       coalesce(CAST(rc.received_on || ' 12:00:00+07' AS TIMESTAMPTZ), received_at) AS submitted_at, archive_path,
        template_id, form_code, template_version, r.province_code, r.reporter_code, rep.reporter_kind, period,
        prepared_by, prepared_on,
        CASE WHEN acceptance_rank > 1 THEN 'superseded' ELSE intake_status END AS status,
@@ -35,6 +35,8 @@ SELECT submission_id, sha256, original_name, relative_path, size_bytes, received
        duplicate_of,
        intake_status
 FROM ranked r
+LEFT JOIN (SELECT relative_path, max(received_on) AS received_on FROM in_receipts GROUP BY relative_path) rc
+       ON rc.relative_path = r.relative_path
 LEFT JOIN ref.reporters rep ON rep.reporter_code = r.reporter_code AND rep.province_code = r.province_code
 ORDER BY seq;
 

@@ -3,7 +3,9 @@
 --   met        the target year has passed (or is the latest year) and the actual satisfies the target;
 --   on track   the target year is ahead and the actual already satisfies it, or last year's trend reaches it;
 --   off track  the target year has passed without meeting it, or the trend does not reach it;
---   no data    no indicator measures it, or no actual value exists yet.
+--   no data    no indicator measures it, or no actual value exists yet;
+--   unreconciled  the actual figure fails a reconciliation rule of its year (mart.reconciliation): no
+--              verdict rests on a figure that contradicts the report's other figures.
 CREATE TABLE mart.target_tracking AS
 WITH years AS (
     SELECT indicator_code, province_code, CAST(period AS INTEGER) AS year, value
@@ -30,8 +32,16 @@ actuals AS (
     LEFT JOIN years base ON base.indicator_code = t.measured_by AND base.year = t.baseline_year
          AND base.province_code = l.province_code
 ),
+disputed AS (
+    -- indicators whose figure of a year fails a reconciliation rule that reads it
+    SELECT DISTINCT r.province_code, CAST(r.period AS INTEGER) AS year, code AS indicator_code
+    FROM mart.reconciliation r, unnest(regexp_extract_all(r.expression, '[A-Z][A-Z0-9_]+')) AS u(code)
+    WHERE r.status = 'mismatch' AND r.period_kind = 'year'
+),
 judged AS (
     SELECT *,
+           EXISTS (SELECT 1 FROM disputed d WHERE d.indicator_code = actuals.measured_by
+                   AND d.year = actuals.actual_year AND d.province_code = actuals.province_code) AS unreconciled,
            CASE WHEN actual_value IS NULL OR (measure = 'increase' AND actual_year <= baseline_year) THEN NULL
                 ELSE actual_value + coalesce(yearly_change, 0) * greatest(target_year - actual_year, 0)
            END AS projected_value,
@@ -46,12 +56,13 @@ SELECT target_code, target_year, comparator, target_value, unit, description_vi,
            AS actual_value,
        CASE WHEN measure = 'increase' AND actual_year <= baseline_year THEN NULL
             ELSE round(actual_value - target_value, 4) END AS gap,
-       -- a share cannot be projected past 100 %
-       round(CASE WHEN unit = 'percent' THEN least(projected_value, 100) ELSE projected_value END, 4)
-           AS projected_value,
+       -- a share cannot be projected past 100 % (least() skips NULLs: nothing projected stays nothing)
+       round(CASE WHEN unit = 'percent' AND projected_value IS NOT NULL THEN least(projected_value, 100)
+                  ELSE projected_value END, 4) AS projected_value,
        CASE
            WHEN measured_by IS NULL OR actual_value IS NULL
                 OR (measure = 'increase' AND actual_year <= baseline_year) THEN 'no data'
+           WHEN unreconciled THEN 'unreconciled'
            WHEN actual_year >= target_year AND satisfied THEN 'met'
            WHEN actual_year >= target_year THEN 'off track'
            WHEN satisfied THEN 'on track'
@@ -61,6 +72,6 @@ SELECT target_code, target_year, comparator, target_value, unit, description_vi,
                                 WHEN '<' THEN projected_value < target_value END THEN 'on track'
            ELSE 'off track'
        END AS status,
-       nullif(measurement_note, '') AS measurement_note
+       nullif(measurement_note, '') AS measurement_note, nullif(measurement_note_vi, '') AS measurement_note_vi
 FROM judged
 ORDER BY target_year, target_code;

@@ -109,6 +109,22 @@ INSPECTION_V1 = SheetSpec(
     ),
 )  # fmt: skip
 
+# What the department itself states on its own form about figures its reporters also send (the district
+# offices' receivers, the postal carriers' points): an independent source that reconciliation compares with
+# what the reporters' forms add up to (ictstat/refdata/reconciliation_rules.csv). Optional lines.
+STATED_V1 = SheetSpec(
+    name="Số liệu Sở tổng hợp",
+    title="SỐ LIỆU DO SỞ TỔNG HỢP (ĐỂ ĐỐI CHIẾU VỚI BÁO CÁO CỦA ĐƠN VỊ)",
+    note="Số liệu tại thời điểm 31/12 theo hồ sơ của Sở.",
+    layout="indicator_list",
+    measures=(
+        _m("stated_sat_receivers", "Đầu thu truyền hình vệ tinh đã lắp cho hộ nghèo, cận nghèo", "MEDIA_SAT_RECEIVERS_STATED", "households", "hộ", required=False),
+        _m("stated_post_offices", "Bưu cục trên địa bàn tỉnh", "POS_POST_OFFICES_STATED", "points", "điểm", required=False),
+        _m("stated_vhx_points", "Điểm Bưu điện - Văn hóa xã", "POS_VHX_POINTS_STATED", "points", "điểm", required=False),
+        _m("stated_communes_served", "Xã, phường, thị trấn có điểm phục vụ bưu chính", "POS_COMMUNES_SERVED_STATED", "communes", "xã", required=False),
+    ),
+)  # fmt: skip
+
 DEPARTMENT_V1 = Template(
     form_code="STTTT-01",
     version=1,
@@ -117,7 +133,7 @@ DEPARTMENT_V1 = Template(
     title="BÁO CÁO SỐ LIỆU NĂM CỦA CÁC PHÒNG, ĐƠN VỊ THUỘC SỞ",
     title_en="Annual figures of the department's own units",
     deadline_note="Các phòng, đơn vị gửi Văn phòng Sở trước ngày 15 tháng 3 năm sau.",
-    sheets=(PRESS_V1, IT_V1, DOCUMENTS_V1, SECURITY_V1, INSPECTION_V1),
+    sheets=(PRESS_V1, IT_V1, DOCUMENTS_V1, SECURITY_V1, INSPECTION_V1, STATED_V1),
 )
 
 TEMPLATES = [DEPARTMENT_V1]
