@@ -368,11 +368,17 @@ def assemble(
 
 @task(name="validate", cache_policy=NONE)
 def validate_batch(batch: submissions.ParsedBatch, settings: Settings) -> submissions.ParsedBatch:
-    """Checks across files (a stock jumping against the reporter's previous month); each submission's status."""
+    """Checks across files (a stock jumping against the reporter's previous month); each submission's status.
+
+    Only files that are about to be accepted take part: a month compared with a rejected file's figures (a
+    clerk's 1.7e308) would warn about a jump that never happened."""
+    subs = batch.submissions
+    errors = set(batch.issues.loc[batch.issues["severity"] == "error", "submission_id"])
+    sound = subs[subs["intake_status"].isna() & ~subs["submission_id"].isin(errors)]
     if batch.values_path is not None:
-        issues = validate.plausibility_warnings(None, batch.submissions, batch.values_path)
+        issues = validate.plausibility_warnings(None, sound, batch.values_path)
     else:
-        issues = validate.plausibility_warnings(batch.values, batch.submissions)
+        issues = validate.plausibility_warnings(batch.values, sound)
     return submissions.decide_status(batch, issues)
 
 

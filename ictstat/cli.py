@@ -222,16 +222,11 @@ def _as_of_date(text: str | None) -> date | None:
     from ictstat import reference
     from ictstat.periods import check_logical_date
 
+    day = _usage_date(text)
     try:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(
-                f"không phải ngày hợp lệ ({exc}); dùng YYYY-MM-DD / not a valid date ({exc}); use YYYY-MM-DD"
-            ) from exc
         return check_logical_date(day, reference.first_year())
     except ValueError as exc:
-        console.print(f"--as-of {text}: {exc}", style="red", markup=False)
+        console.print(f"--as-of {text}: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(2) from exc
 
 

@@ -18,7 +18,7 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # The same notation as one regular expression, for forms that refuse a bad period before any run exists
 # (the Prefect UI shows it as the field's pattern).
-PERIOD_PATTERN = r"^[0-9]{4}(-H[12]|-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+PERIOD_PATTERN = r"^[1-9][0-9]{3}(-H[12]|-Q[1-4]|-(0[1-9]|1[0-2]))?$"  # a year 1000-9999, as Period.parse
 _PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),
     "half": re.compile(r"^(\d{4})-H([12])$"),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ictstat import published, reference
+from ictstat import reference
 from ictstat.messages import parameter_error
 from ictstat.periods import Period
 from tasks.intake import Sighting, read_ledger
@@ -220,6 +220,8 @@ def _wanted(
 def _published_submissions(warehouse: Path) -> dict[str, dict[str, str]]:
     if not warehouse.exists():
         return {}
+    from ictstat import published  # DuckDB is loaded when files are selected: refusing a typo needs none
+
     with published.connect(warehouse, copy_if_held=True) as con:  # an analyst's session must not stop it
         rows = con.execute(
             "SELECT submission_id, reporter_code, period, status, form_code FROM audit.submissions"
@@ -230,6 +232,8 @@ def _published_submissions(warehouse: Path) -> dict[str, dict[str, str]]:
 def _missing_slots(warehouse: Path, request: Request) -> set[tuple[str, str, str]]:
     if not warehouse.exists():
         return set()
+    from ictstat import published  # DuckDB is loaded when files are selected: refusing a typo needs none
+
     with published.connect(warehouse, copy_if_held=True) as con:  # an analyst's session must not stop it
         rows = con.execute(
             "SELECT reporter_code, form_code, period FROM mart.submission_status "

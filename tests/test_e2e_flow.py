@@ -160,7 +160,9 @@ def run_logs(flow_run_id) -> list[tuple[int, str]]:
     """The (level, message) of every log line of a flow run and its tasks, as the UI shows them."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
 
+    APILogHandler().flush()  # logs are sent in the background: every line of the run first
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
     return [(log.level, log.message) for log in logs]

@@ -99,5 +99,5 @@ def test_a_server_that_cannot_start_is_one_sentence_and_what_to_do(tmp_path):
 def test_a_date_that_does_not_exist_is_a_usage_error(tmp_path):
     done = ictstat(tmp_path / "home", "run", "--as-of", "2020-13-01")
     assert done.returncode == 2
-    assert "--as-of 2020-13-01: không phải ngày hợp lệ" in done.stdout and "use YYYY-MM-DD" in done.stdout
+    assert "Ngày không hợp lệ: '2020-13-01'" in done.stdout and "Invalid date: '2020-13-01'" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr

@@ -36,7 +36,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from flows.notify import notify_failure
-from flows.reports import RunSummary, summary_markdown
+from flows.reports import RejectedFile, RunSummary, summary_markdown
 from ictstat import explain, xlsx
 from ictstat.settings import SettingsError, load_settings
 from tasks import backfill as selection
@@ -440,16 +440,22 @@ def _cells(markdown: str) -> list[list[str]]:
 @settings(max_examples=80, deadline=None)
 @given(name=names, reason=names)
 def test_a_file_name_never_breaks_the_run_report_or_becomes_markup(name, reason):
-    summary = RunSummary("R1", "nightly", "", "", 1, 1, 0, 0, 1, 0, 0, 0, "w.duckdb")
+    rejected = RejectedFile("S0000007", "VNPT", "VT-01", "2020-06", name, reason, reason, "")
+    summary = RunSummary(
+        "R1", "nightly", "", "", 1, 1, 0, 0, 1, 0, 0, 0, "w.duckdb", rejected_files=[rejected]
+    )
     markdown = summary_markdown(summary, _batch(name, reason))
     rendered = MarkdownIt("commonmark").enable("table").render(markdown)
     assert "<script>" not in rendered and "<a " not in rendered and "<em>" not in rendered
-    [row] = _cells(markdown)  # one row, three cells: no pipe or line break split it
+    [row] = _cells(markdown)  # one row, seven cells: no pipe or line break split it
 
     def shown(text: str) -> str:
         return " ".join(text.split())
 
-    assert [shown(c) for c in row] == ["S0000007", shown(name), shown(f"{reason} / {reason}")]
+    assert [shown(c) for c in row] == [
+        "S0000007", shown("VNPT (Viễn thông Bình Phước (VNPT))"), "VT-01", "2020-06", shown(name),
+        shown(f"{reason} / {reason}"), "-",
+    ]  # fmt: skip
 
 
 # text as a clerk may type it: formula openers first (after spaces too), XML-illegal control characters inside

@@ -195,7 +195,9 @@ def test_the_mart_check_refuses_a_figure_out_of_range_and_names_its_file(tmp_pat
             "in_submissions": batch.submissions,
             "in_values": values_path,
             "in_issues": batch.issues,
-            "in_runs": pd.DataFrame([steps.run_record("T", "", "test", "2021-01-20T00:00:00+00:00")]),
+            "in_runs": pd.DataFrame(
+                [{**ledger.run_record("", "test"), "run_id": "T", "started_at": "2021-01-20T00:00:00+00:00"}]
+            ),
             "in_publication_log": ledger.publication_log(settings.ledger_dir),
             "in_run_context": pd.DataFrame(
                 [{"run_id": "T", "published_at": "2021-01-20T00:00:00+00:00", "as_of": AS_OF.isoformat()}]
