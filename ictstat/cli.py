@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from ictstat.explain import FromCopy
 from ictstat.messages import bilingual
 
 if TYPE_CHECKING:
@@ -239,13 +240,7 @@ def appendix(
             "--appendix", help="PL2 (press), PL3 (postal), PL4 (telecom), PL5 (IT), PL6 (inspection) or all."
         ),
     ] = "all",
-    from_copy: Annotated[
-        bool,
-        typer.Option(
-            "--from-copy",
-            help="When another program holds the warehouse open for writing, read a copy of it taken now.",
-        ),
-    ] = False,
+    from_copy: FromCopy = False,
 ) -> None:
     """Print the annual report's appendices from the published warehouse."""
     from ictstat import published

@@ -330,6 +330,16 @@ def _footer(e: Explanation) -> Text:
     return text
 
 
+# The option of every command that reads the published file (explain, appendix): one text, one behaviour.
+FromCopy = Annotated[
+    bool,
+    typer.Option(
+        "--from-copy",
+        help="When another program holds the warehouse open for writing, read a copy of it taken now.",
+    ),
+]
+
+
 def explain_command(
     indicator: Annotated[
         str, typer.Argument(help="Indicator code, e.g. TEL_SUBS_MOBILE (see ref.indicators).")
@@ -351,13 +361,7 @@ def explain_command(
         str | None,
         typer.Option("--province", metavar="CODE", help="Only when the warehouse holds several provinces."),
     ] = None,
-    from_copy: Annotated[
-        bool,
-        typer.Option(
-            "--from-copy",
-            help="When another program holds the warehouse open for writing, read a copy of it taken now.",
-        ),
-    ] = False,
+    from_copy: FromCopy = False,
     all_cells: Annotated[
         bool, typer.Option("--all-cells", help="Every cell that fed the figure (default: one row per file).")
     ] = False,
